@@ -1,0 +1,101 @@
+package rewrite
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+)
+
+// SyntaxMode says what happens to the image of a `# syntax=` directive,
+// which BuildKit reads before any build argument exists.
+type SyntaxMode string
+
+const (
+	// SyntaxKeep leaves the directive as written and reports it.
+	SyntaxKeep SyntaxMode = "keep"
+	// SyntaxLiteral rewrites it with the literal account and region.
+	SyntaxLiteral SyntaxMode = "literal"
+)
+
+// Options decides what a Dockerfile pulls and what the rewrite writes. The
+// zero value is usable: defaults are filled in by normalize.
+type Options struct {
+	// AccountArg and RegionArg name the build arguments of the ECR host
+	// (default AWS_ACCOUNT_ID and AWS_REGION).
+	AccountArg, RegionArg string
+	// Region is the default value written for RegionArg; empty writes none.
+	Region string
+	// Account is the literal account, needed only by SyntaxLiteral.
+	Account string
+	// Prefixes overrides the ECR prefix per registry host.
+	Prefixes map[string]string
+	// BuildArgs are --build-arg values, applied with BuildKit's rules.
+	BuildArgs map[string]string
+	// Exclude skips references matching any of these path.Match patterns
+	// (tried on the full reference, the name, and the short Docker name).
+	Exclude []string
+	// Only, when set, limits the rewrite to these registries.
+	Only []string
+	// Strict makes unresolved references errors instead of warnings.
+	Strict bool
+	// Syntax is the mode for `# syntax=` (default SyntaxKeep).
+	Syntax SyntaxMode
+	// Pins adds a digest to rewritten references: normalised reference to
+	// digest, as resolved by a mirror.
+	Pins map[string]string
+	// Platform is the build and target platform for BuildKit's automatic
+	// platform arguments (default linux/<this machine's architecture>).
+	Platform string
+}
+
+func (o Options) normalize() (Options, error) {
+	if o.AccountArg == "" {
+		o.AccountArg = "AWS_ACCOUNT_ID"
+	}
+	if o.RegionArg == "" {
+		o.RegionArg = "AWS_REGION"
+	}
+	if o.Syntax == "" {
+		o.Syntax = SyntaxKeep
+	}
+	if o.Platform == "" {
+		o.Platform = "linux/" + runtime.GOARCH
+	}
+	switch o.Syntax {
+	case SyntaxKeep:
+	case SyntaxLiteral:
+		if o.Account == "" || o.Region == "" {
+			return o, fmt.Errorf("--syntax=literal needs the account and region (--account, --region)")
+		}
+	default:
+		return o, fmt.Errorf("unknown syntax mode %q (want keep or literal)", o.Syntax)
+	}
+	for _, name := range []string{o.AccountArg, o.RegionArg} {
+		if !validArgName(name) {
+			return o, fmt.Errorf("invalid build argument name %q", name)
+		}
+	}
+	if len(o.Prefixes) > 0 {
+		p := make(map[string]string, len(o.Prefixes))
+		for k, v := range o.Prefixes {
+			p[NormalizeRegistry(k)] = strings.Trim(v, "/")
+		}
+		o.Prefixes = p
+	}
+	for i, r := range o.Only {
+		o.Only[i] = NormalizeRegistry(r)
+	}
+	return o, nil
+}
+
+func validArgName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if c != '_' && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && (i == 0 || !(c >= '0' && c <= '9')) {
+			return false
+		}
+	}
+	return true
+}

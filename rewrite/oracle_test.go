@@ -1,0 +1,161 @@
+package rewrite
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/distribution/reference"
+	"github.com/google/go-cmp/cmp"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/opencontainers/go-digest"
+)
+
+const (
+	oracleAccount = "123456789012"
+	oracleRegion  = "us-west-2"
+)
+
+// recorder is a BuildKit image resolver that answers offline and records
+// every image BuildKit asks for.
+type recorder struct {
+	mu   sync.Mutex
+	refs []string
+}
+
+func (r *recorder) ResolveImageConfig(_ context.Context, ref string, _ sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !slices.Contains(r.refs, ref) {
+		r.refs = append(r.refs, ref)
+	}
+	cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}`)
+	return ref, digest.FromBytes(cfg), cfg, nil
+}
+
+// buildkitRefs runs BuildKit's own Dockerfile frontend over data, all
+// stages, with no daemon, and returns the images it resolves.
+func buildkitRefs(data []byte, buildArgs map[string]string) ([]string, error) {
+	rec := &recorder{}
+	_, err := dockerfile2llb.Dockerfile2LLB(context.Background(), data, dockerfile2llb.ConvertOpt{
+		Config:       dockerui.Config{BuildArgs: buildArgs},
+		MetaResolver: rec,
+		AllStages:    true,
+	})
+	slices.Sort(rec.refs)
+	return rec.refs, err
+}
+
+// TestOracle checks discovery and the rewrite against BuildKit itself: the
+// images ecrbase finds are the images BuildKit resolves, and after the
+// rewrite BuildKit resolves exactly the ECR URIs of those images.
+func TestOracle(t *testing.T) {
+	dirs, _ := filepath.Glob("testdata/*/Dockerfile")
+	checked := 0
+	for _, df := range dirs {
+		dir := filepath.Dir(df)
+		if why, err := os.ReadFile(filepath.Join(dir, "oracle-skip")); err == nil {
+			t.Logf("%s: not compared with BuildKit: %s", dir, why)
+			continue
+		}
+		data, err := os.ReadFile(df)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := goldenOptions(t, dir)
+		args := map[string]string{}
+		for k, v := range opts.BuildArgs {
+			args[k] = v
+		}
+		accountArg := opts.AccountArg
+		if accountArg == "" {
+			accountArg = "AWS_ACCOUNT_ID"
+		}
+		args[accountArg] = oracleAccount
+
+		bkBefore, bkErr := buildkitRefs(data, args)
+		opts.BuildArgs = args
+		res, err := File("Dockerfile", data, opts)
+		if bkErr != nil {
+			// BuildKit refuses the file: ecrbase must refuse it too, or
+			// report what it could not resolve.
+			if err == nil && !slices.ContainsFunc(res.Refs, func(r Ref) bool { return r.Status == StatusUnresolved }) {
+				t.Errorf("%s: BuildKit fails (%v) but ecrbase reports no error and nothing unresolved", dir, bkErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: BuildKit accepts the file, ecrbase fails: %v", dir, err)
+			continue
+		}
+		checked++
+		var found, wantAfter []string
+		for _, r := range res.Refs {
+			if r.Reference == "" || r.Kind == KindSyntax {
+				continue
+			}
+			found = append(found, r.Reference)
+			after := r.Reference
+			if r.Status == StatusRewrite {
+				after = ecrReference(t, r, oracleAccount, oracleRegion, opts.Pins[r.Reference])
+			}
+			wantAfter = append(wantAfter, after)
+		}
+		found, wantAfter = uniq(found), uniq(wantAfter)
+		if diff := cmp.Diff(bkBefore, found); diff != "" {
+			t.Errorf("%s: images found differ from BuildKit's (-buildkit +ecrbase):\n%s", dir, diff)
+		}
+		// Built the way CodeBuild builds it: account and region as build
+		// arguments.
+		regionArg := opts.RegionArg
+		if regionArg == "" {
+			regionArg = "AWS_REGION"
+		}
+		args[regionArg] = oracleRegion
+		bkAfter, err := buildkitRefs(res.Output, args)
+		if err != nil {
+			t.Errorf("%s: BuildKit refuses the rewritten file: %v\n%s", dir, err, res.Output)
+			continue
+		}
+		if diff := cmp.Diff(wantAfter, bkAfter); diff != "" {
+			t.Errorf("%s: after the rewrite BuildKit resolves (-want +buildkit):\n%s", dir, diff)
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d cases went through the oracle, want at least 20", checked)
+	}
+}
+
+// ecrReference is the normalised reference BuildKit should resolve for r
+// once rewritten.
+func ecrReference(t *testing.T, r Ref, account, region, pin string) string {
+	t.Helper()
+	named, err := reference.ParseNormalizedNamed(r.Reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Host(account, region) + "/" + r.Repository
+	if tg, ok := named.(reference.Tagged); ok {
+		s += ":" + tg.Tag()
+	}
+	if d, ok := named.(reference.Digested); ok {
+		s += "@" + d.Digest().String()
+	} else if pin != "" {
+		s += "@" + pin
+	}
+	out, err := reference.ParseNormalizedNamed(s)
+	if err != nil {
+		t.Fatalf("%s: %v", s, err)
+	}
+	return reference.TagNameOnly(out).String()
+}
+
+func uniq(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}

@@ -1,0 +1,66 @@
+package rewrite
+
+// Kind says which instruction pulls an image.
+type Kind string
+
+// The kinds of image reference.
+const (
+	KindFrom      Kind = "from"
+	KindCopyFrom  Kind = "copy-from"
+	KindMountFrom Kind = "mount-from"
+	KindSyntax    Kind = "syntax"
+)
+
+// Status says what rewrite does with a reference.
+type Status string
+
+// The statuses of a reference.
+const (
+	// StatusRewrite: an image that is (or will be) pulled from ECR.
+	StatusRewrite Status = "rewrite"
+	// StatusAlreadyECR: the reference already points at an ECR registry.
+	StatusAlreadyECR Status = "already-ecr"
+	// StatusStage: a build stage, not an image.
+	StatusStage Status = "stage"
+	// StatusScratch: the empty image.
+	StatusScratch Status = "scratch"
+	// StatusUnresolved: a variable has no value, or the image name itself is
+	// built from variables; the text is left as written.
+	StatusUnresolved Status = "unresolved"
+	// StatusExcluded: skipped by --exclude or --only.
+	StatusExcluded Status = "excluded"
+	// StatusKept: an image that is mirrored but cannot use build arguments
+	// where it is written (the # syntax= directive, ONBUILD triggers), so the
+	// text is kept unless literal mode is on.
+	StatusKept Status = "kept"
+)
+
+// Ref is one image reference found in a Dockerfile.
+type Ref struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Kind Kind   `json:"kind"`
+	// Text is the reference as written.
+	Text string `json:"text"`
+	// Reference is the resolved, normalised reference, such as
+	// docker.io/library/python:3.7; empty when it cannot be resolved.
+	Reference string `json:"reference,omitempty"`
+	// Repository is the ECR repository that mirrors Reference.
+	Repository string `json:"repository,omitempty"`
+	// URI is what the Dockerfile says after the rewrite, when it changes.
+	URI    string `json:"uri,omitempty"`
+	Status Status `json:"status"`
+	// Note explains an unresolved, kept or excluded reference.
+	Note    string `json:"note,omitempty"`
+	OnBuild bool   `json:"onbuild,omitempty"`
+
+	stage int    // index of the stage holding it; -1 before the first FROM
+	text  span   // bytes of Text in the file, when they can be edited in place
+	arg   string // for FROM $ARG: the meta ARG whose default is rewritten
+}
+
+// Mirrored reports whether the reference names an image that a mirror of
+// this Dockerfile should copy into ECR.
+func (r Ref) Mirrored() bool {
+	return r.Reference != "" && (r.Status == StatusRewrite || r.Status == StatusKept)
+}

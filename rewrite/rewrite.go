@@ -1,0 +1,320 @@
+package rewrite
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// Result is one rewritten Dockerfile.
+type Result struct {
+	// Output is the rewritten file; it equals the input when nothing changed.
+	Output  []byte
+	Changed bool
+	// Refs are the references found, with their final status.
+	Refs []Ref
+	// Warnings are references left as written that a person should know of.
+	Warnings []*Error
+}
+
+// File rewrites the images a Dockerfile pulls to ECR URIs written with build
+// arguments, and changes no other byte. It is idempotent: rewriting its
+// output again changes nothing.
+func File(name string, data []byte, opts Options) (*Result, error) {
+	f, err := analyze(name, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{file: f, edited: map[string]bool{}}
+	if err := p.build(); err != nil {
+		return nil, err
+	}
+	out := apply(data, p.edits)
+	return &Result{Output: out, Changed: !bytes.Equal(out, data), Refs: f.refs, Warnings: f.warnings}, nil
+}
+
+// edit replaces the bytes in at with text; an empty span inserts. order
+// breaks ties between insertions at the same offset.
+type edit struct {
+	at    span
+	text  string
+	order int
+}
+
+type plan struct {
+	*file
+	edits    []edit
+	usesArgs bool
+	edited   map[string]bool // meta ARGs whose default was rewritten
+	firstArg int             // line of the first rewritten ARG default
+	aliases  []alias
+}
+
+// alias is a stage added for an image used by COPY --from or RUN --mount,
+// because BuildKit expands no variables there.
+type alias struct {
+	name, uri string
+	before    int // index of the stage it is inserted before
+}
+
+func (p *plan) build() error {
+	for i := range p.refs {
+		if err := p.ref(&p.refs[i]); err != nil {
+			return err
+		}
+	}
+	p.renumber()
+	return p.argBlock()
+}
+
+func (p *plan) keep(r *Ref, note string) {
+	r.Status, r.Note = StatusKept, note
+	p.warnings = append(p.warnings, &Error{File: r.File, Line: r.Line, Err: fmt.Errorf("%s left as written: %s", r.Text, note)})
+}
+
+func (p *plan) ref(r *Ref) error {
+	if r.Status != StatusRewrite {
+		return nil
+	}
+	host := argHost(p.opts.AccountArg, p.opts.RegionArg)
+	switch {
+	case r.Kind == KindSyntax:
+		if p.opts.Syntax != SyntaxLiteral || r.text.end == 0 {
+			r.Status = StatusKept
+			r.Note = "# syntax= cannot use build arguments: use build-args (BUILDKIT_SYNTAX) or --syntax=literal"
+			return nil
+		}
+		r.URI, _ = p.target(r.Text, r, Host(p.opts.Account, p.opts.Region))
+		p.edits = append(p.edits, edit{at: r.text, text: r.URI})
+	case r.OnBuild:
+		p.keep(r, "ONBUILD triggers run in later builds, where these build arguments do not exist")
+	case r.Kind == KindFrom && r.arg != "":
+		name, a := p.argChain(r.arg)
+		if a == nil {
+			p.keep(r, "the image comes from --build-arg "+r.arg+"; pass its ECR URI at build time")
+			return nil
+		}
+		uri, ok := p.target(a.def, r, host)
+		if !ok {
+			p.keep(r, "the image name in ARG "+name+" is built from variables")
+			return nil
+		}
+		r.URI = uri
+		if !p.edited[name] {
+			p.edited[name] = true
+			p.edits = append(p.edits, edit{at: a.defSpan, text: uri})
+			if p.firstArg == 0 || a.line < p.firstArg {
+				p.firstArg = a.line
+			}
+		}
+		p.usesArgs = true
+	case r.text.end == 0:
+		p.keep(r, "the reference is split across lines")
+	case r.Kind == KindFrom:
+		uri, ok := p.target(r.Text, r, host)
+		if !ok {
+			p.keep(r, "the image name is built from variables")
+			return nil
+		}
+		r.URI = uri
+		p.edits = append(p.edits, edit{at: r.text, text: uri})
+		p.usesArgs = true
+	default:
+		uri, _ := p.target(r.Text, r, host)
+		r.URI = uri
+		p.edits = append(p.edits, edit{at: r.text, text: p.alias(uri, r)})
+		p.usesArgs = true
+	}
+	return nil
+}
+
+// argChain follows FROM $A, ARG A=$B, ARG B=image to the ARG whose default
+// spells the image. It returns nil when the value comes from --build-arg or
+// from an ARG without a default.
+func (p *plan) argChain(name string) (string, *metaArg) {
+	for range 16 {
+		a := p.args[name]
+		if a == nil || a.buildArg || a.def == "" {
+			return name, nil
+		}
+		if v := wholeVar(a.def); v != "" {
+			name = v
+			continue
+		}
+		if a.defSpan.end == 0 {
+			return name, nil
+		}
+		return name, a
+	}
+	return name, nil
+}
+
+// target is the ECR URI for a reference written as written: the registry
+// and repository are replaced, and the tag and digest are kept as written
+// (variables included). It fails when the name itself has variables.
+func (p *plan) target(written string, r *Ref, host string) (string, bool) {
+	name, suffix := splitRef(written)
+	if strings.Contains(name, "$") {
+		return "", false
+	}
+	if suffix == "" {
+		named, err := reference.ParseNormalizedNamed(r.Reference)
+		if err == nil {
+			if t, ok := named.(reference.Tagged); ok {
+				suffix = ":" + t.Tag()
+			}
+			if d, ok := named.(reference.Digested); ok {
+				suffix += "@" + d.Digest().String()
+			}
+		}
+	}
+	if d := p.opts.Pins[r.Reference]; d != "" && !strings.Contains(suffix, "@") {
+		suffix += "@" + d
+	}
+	return host + "/" + r.Repository + suffix, true
+}
+
+// splitRef splits a written reference into its name and its ":tag@digest"
+// suffix, ignoring separators inside ${...}.
+func splitRef(s string) (name, suffix string) {
+	depth, slash, colon, at := 0, -1, -1, -1
+	for i := 0; i < len(s) && at < 0; i++ {
+		switch {
+		case s[i] == '$' && i+1 < len(s) && s[i+1] == '{':
+			depth++
+			i++
+		case s[i] == '}' && depth > 0:
+			depth--
+		case depth > 0:
+		case s[i] == '/':
+			slash, colon = i, -1
+		case s[i] == ':':
+			colon = i
+		case s[i] == '@':
+			at = i
+		}
+	}
+	end := len(s)
+	if at >= 0 {
+		end = at
+	}
+	if colon > slash {
+		end = colon
+	}
+	return s[:end], s[end:]
+}
+
+var stageNameChars = regexp.MustCompile(`[^a-z0-9._-]+`)
+
+// alias returns the stage name standing for uri, adding the stage before
+// the stage of r when it is new.
+func (p *plan) alias(uri string, r *Ref) string {
+	for _, a := range p.aliases {
+		if a.uri == uri {
+			return a.name
+		}
+	}
+	base := r.Repository[strings.LastIndex(r.Repository, "/")+1:]
+	named, err := reference.ParseNormalizedNamed(r.Reference)
+	if err == nil {
+		if t, ok := named.(reference.Tagged); ok {
+			base += "-" + t.Tag()
+		} else if d, ok := named.(reference.Digested); ok {
+			base += "-" + d.Digest().Encoded()[:12]
+		}
+	}
+	base = "ecr-" + strings.Trim(stageNameChars.ReplaceAllString(strings.ToLower(base), "-"), "-")
+	name := base
+	for n := 2; p.stageNameTaken(name); n++ {
+		name = fmt.Sprintf("%s-%d", base, n)
+	}
+	p.aliases = append(p.aliases, alias{name: name, uri: uri, before: r.stage})
+	line := p.stages[r.stage].Location[0].Start.Line
+	p.edits = append(p.edits, edit{
+		at:    span{p.src.lineStart(line), p.src.lineStart(line)},
+		text:  "FROM " + uri + " AS " + name + p.src.eol(),
+		order: 1 + len(p.aliases),
+	})
+	return name
+}
+
+func (p *plan) stageNameTaken(name string) bool {
+	for _, s := range p.stages {
+		if s.Name == name {
+			return true
+		}
+	}
+	return slices.ContainsFunc(p.aliases, func(a alias) bool { return a.name == name })
+}
+
+// renumber keeps numeric --from=N pointing at the same stage once alias
+// stages are inserted before it.
+func (p *plan) renumber() {
+	for _, ir := range p.indexRefs {
+		shift := 0
+		for _, a := range p.aliases {
+			if a.before <= ir.index {
+				shift++
+			}
+		}
+		if shift > 0 {
+			p.edits = append(p.edits, edit{at: ir.at, text: fmt.Sprint(ir.index + shift)})
+		}
+	}
+}
+
+// argBlock declares the account and region build arguments once, before
+// the first instruction, reusing declarations the file already has.
+func (p *plan) argBlock() error {
+	if !p.usesArgs {
+		return nil
+	}
+	var block strings.Builder
+	for _, name := range []string{p.opts.AccountArg, p.opts.RegionArg} {
+		if a := p.args[name]; a != nil {
+			if p.firstArg > 0 && a.line > p.firstArg {
+				return p.errorf(a.line, "ARG %s is declared after line %d, which uses it: move it up", name, p.firstArg)
+			}
+			continue
+		}
+		block.WriteString("ARG " + name)
+		if name == p.opts.RegionArg && p.opts.Region != "" {
+			block.WriteString("=" + p.opts.Region)
+		}
+		block.WriteString(p.src.eol())
+	}
+	if block.Len() > 0 {
+		at := p.src.lineStart(p.firstLine)
+		p.edits = append(p.edits, edit{at: span{at, at}, text: block.String()})
+	}
+	return nil
+}
+
+func apply(data []byte, edits []edit) []byte {
+	if len(edits) == 0 {
+		return data
+	}
+	slices.SortStableFunc(edits, func(a, b edit) int {
+		if a.at.start != b.at.start {
+			return a.at.start - b.at.start
+		}
+		return a.order - b.order
+	})
+	var out bytes.Buffer
+	out.Grow(len(data) + 256)
+	last := 0
+	for _, e := range edits {
+		out.Write(data[last:e.at.start])
+		out.WriteString(e.text)
+		last = e.at.end
+		if e.at.end < e.at.start {
+			last = e.at.start
+		}
+	}
+	out.Write(data[last:])
+	return out.Bytes()
+}

@@ -1,0 +1,155 @@
+package rewrite
+
+import (
+	"bytes"
+	"regexp"
+	"unicode"
+)
+
+// source indexes the raw bytes of a Dockerfile by line, so that a token the
+// parser reports can be traced back to the exact bytes that spell it.
+type source struct {
+	data  []byte
+	start []int // start[i] is the offset of line i+1
+	crlf  bool  // the file's first line ends in CRLF
+	cont  *regexp.Regexp
+}
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+func newSource(data []byte, escape rune) *source {
+	s := &source{data: data, start: make([]int, 0, bytes.Count(data, []byte{'\n'})+1)}
+	first := 0
+	if bytes.HasPrefix(data, bom) {
+		first = len(bom)
+	}
+	s.start = append(s.start, first)
+	for i, b := range data {
+		if b == '\n' && i+1 < len(data) {
+			s.start = append(s.start, i+1)
+		}
+	}
+	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
+		s.crlf = true
+	}
+	// The same rule as BuildKit's parser: the escape token is a line
+	// continuation when it is the last non-blank character and is not
+	// itself escaped.
+	e := regexp.QuoteMeta(string(escape))
+	s.cont = regexp.MustCompile(`([^` + e + `])` + e + `[ \t]*$|^` + e + `[ \t]*$`)
+	return s
+}
+
+func (s *source) eol() string {
+	if s.crlf {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// line returns the raw bytes of line n (1-based) with its line ending, and
+// the offset where they start.
+func (s *source) line(n int) ([]byte, int) {
+	if n < 1 || n > len(s.start) {
+		return nil, len(s.data)
+	}
+	end := len(s.data)
+	if n < len(s.start) {
+		end = s.start[n]
+	}
+	return s.data[s.start[n-1]:end], s.start[n-1]
+}
+
+// lineStart is the offset of line n, or the end of the file.
+func (s *source) lineStart(n int) int {
+	_, off := s.line(n)
+	return off
+}
+
+// logical joins the instruction that starts on line n the way BuildKit's
+// parser does (leading blanks dropped, continuation tokens removed, comment
+// and blank lines inside a continuation skipped). pos[i] is the offset in
+// the file of text[i].
+func (s *source) logical(n int) (text []byte, pos []int) {
+	for first := true; ; first = false {
+		raw, off := s.line(n)
+		if raw == nil {
+			return text, pos
+		}
+		n++
+		t := bytes.TrimRight(raw, "\r\n")
+		if first {
+			trimmed := bytes.TrimLeftFunc(t, unicode.IsSpace)
+			off += len(t) - len(trimmed)
+			t = trimmed
+		} else if isComment(t) || len(bytes.TrimLeftFunc(t, unicode.IsSpace)) == 0 {
+			continue
+		}
+		more := false
+		if m := s.cont.FindSubmatchIndex(t); m != nil {
+			more = true
+			if m[2] >= 0 {
+				t = t[:m[3]]
+			} else {
+				t = t[:m[0]]
+			}
+		}
+		for i := range t {
+			pos = append(pos, off+i)
+		}
+		text = append(text, t...)
+		if !more {
+			return text, pos
+		}
+	}
+}
+
+func isComment(line []byte) bool {
+	line = bytes.TrimLeftFunc(line, unicode.IsSpace)
+	return len(line) > 0 && line[0] == '#'
+}
+
+// span is a half-open byte range [start, end).
+type span struct{ start, end int }
+
+// words splits a logical instruction into words the way BuildKit's flag
+// scanner does: blanks separate words except inside quotes, and the escape
+// token protects the next character.
+func words(text []byte, escape byte) []span {
+	var out []span
+	i := 0
+	for i < len(text) {
+		for i < len(text) && isSpace(text[i]) {
+			i++
+		}
+		if i == len(text) {
+			break
+		}
+		start := i
+		var quote byte
+		for i < len(text) {
+			c := text[i]
+			switch {
+			case quote != 0 && c == quote:
+				quote = 0
+			case c == escape:
+				i++
+			case quote != 0:
+			case c == '\'' || c == '"':
+				quote = c
+			case isSpace(c):
+				out = append(out, span{start, i})
+				goto next
+			}
+			i++
+		}
+		if i > len(text) {
+			i = len(text)
+		}
+		out = append(out, span{start, i})
+	next:
+	}
+	return out
+}
+
+func isSpace(c byte) bool { return unicode.IsSpace(rune(c)) }
