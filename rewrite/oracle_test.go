@@ -76,7 +76,14 @@ func TestOracle(t *testing.T) {
 		if accountArg == "" {
 			accountArg = "AWS_ACCOUNT_ID"
 		}
+		// Built the way CodeBuild builds it: account and region as build
+		// arguments.
+		regionArg := opts.RegionArg
+		if regionArg == "" {
+			regionArg = "AWS_REGION"
+		}
 		args[accountArg] = oracleAccount
+		args[regionArg] = oracleRegion
 
 		bkBefore, bkErr := buildkitRefs(data, args)
 		opts.BuildArgs = args
@@ -110,13 +117,6 @@ func TestOracle(t *testing.T) {
 		if diff := cmp.Diff(bkBefore, found); diff != "" {
 			t.Errorf("%s: images found differ from BuildKit's (-buildkit +ecrbase):\n%s", dir, diff)
 		}
-		// Built the way CodeBuild builds it: account and region as build
-		// arguments.
-		regionArg := opts.RegionArg
-		if regionArg == "" {
-			regionArg = "AWS_REGION"
-		}
-		args[regionArg] = oracleRegion
 		bkAfter, err := buildkitRefs(res.Output, args)
 		if err != nil {
 			t.Errorf("%s: BuildKit refuses the rewritten file: %v\n%s", dir, err, res.Output)
