@@ -1,0 +1,96 @@
+// Command ecrbase mirrors the base images a Dockerfile pulls into Amazon ECR
+// and rewrites the Dockerfile to pull them from there, so builds stop
+// hitting Docker Hub's pull rate limit.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit statuses, documented in the README.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitUsage   = 2
+	exitChanges = 3
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes the CLI and returns its exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp()
+	app.Reader, app.Writer, app.ErrWriter = stdin, stdout, stderr
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		if msg := ec.Error(); msg != "" {
+			fmt.Fprintln(stderr, "ecrbase: "+msg)
+		}
+		return ec.ExitCode()
+	}
+	fmt.Fprintln(stderr, "ecrbase: "+err.Error())
+	if strings.Contains(err.Error(), "flag provided but not defined") || strings.Contains(err.Error(), "Required flag") {
+		return exitUsage
+	}
+	return exitError
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:    "ecrbase",
+		Usage:   "mirror a Dockerfile's base images into Amazon ECR and pull them from there",
+		Version: version,
+		Description: `Docker Hub limits pulls per IP, and CI systems such as CodeBuild share IPs.
+ecrbase finds every image a Dockerfile pulls, copies each one into your ECR
+registry (digest-exact, multi-arch, HEAD requests first so an up-to-date
+image costs no pull), and rewrites the Dockerfile to pull from ECR through
+ARG AWS_ACCOUNT_ID and ARG AWS_REGION.
+
+Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Usage: "read settings from `FILE` instead of the nearest .ecrbase.yaml", EnvVars: []string{"ECRBASE_CONFIG"}},
+		},
+		Commands: []*cli.Command{
+			imagesCommand,
+			rewriteCommand,
+		},
+		HideHelpCommand: true,
+		// run prints errors and picks the exit status; the library must
+		// never call os.Exit itself.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return cli.Exit(err.Error(), exitUsage)
+		},
+	}
+}
+
+// usageError marks a bad command line.
+func usageError(format string, args ...any) error {
+	return cli.Exit(fmt.Sprintf(format, args...), exitUsage)
+}
+
+// onUsageError makes flag errors of a command exit with the usage status.
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return cli.Exit(err.Error(), exitUsage)
+}
+
+// envVar is the environment variable of a flag: --build-arg is
+// ECRBASE_BUILD_ARG.
+func envVar(flag string) []string {
+	return []string{"ECRBASE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))}
+}
