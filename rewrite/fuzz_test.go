@@ -1,0 +1,185 @@
+package rewrite
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// buildkitAccepts reports whether BuildKit's parser and instruction parser
+// take data without error.
+func buildkitAccepts(data []byte) bool {
+	res, err := parser.Parse(bytes.NewReader(data))
+	if err != nil {
+		return false
+	}
+	_, _, err = instructions.Parse(res.AST, lint)
+	return err == nil
+}
+
+// FuzzFile checks, for any input BuildKit accepts, that the output parses,
+// that only reference tokens changed, and that a second rewrite is a no-op.
+func FuzzFile(f *testing.F) {
+	cases, _ := filepath.Glob("testdata/*/Dockerfile")
+	for _, c := range cases {
+		if data, err := os.ReadFile(c); err == nil && len(data) < 4096 {
+			f.Add(data)
+		}
+	}
+	opts := Options{Region: "us-east-1"}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !buildkitAccepts(data) {
+			return
+		}
+		res, err := File("Dockerfile", data, opts)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("File returned %T %v, want *Error", err, err)
+			}
+			return
+		}
+		if !buildkitAccepts(res.Output) {
+			t.Fatalf("output does not parse:\n%s", res.Output)
+		}
+		again, err := File("Dockerfile", res.Output, opts)
+		if err != nil {
+			t.Fatalf("rewriting the output: %v\n%s", err, res.Output)
+		}
+		if !bytes.Equal(again.Output, res.Output) {
+			t.Fatalf("not idempotent:\nfirst:\n%s\nsecond:\n%s", res.Output, again.Output)
+		}
+		checkOnlyReferencesChanged(t, data, res)
+	})
+}
+
+var (
+	insertedLine = regexp.MustCompile(`^(ARG (AWS_ACCOUNT_ID|AWS_REGION(=us-east-1)?)|FROM \S+\.dkr\.ecr\.\S+ AS ecr-\S+)\r?\n$`)
+	tokenSeps    = regexp.MustCompile("[ \t\r\n,=\"']+")
+)
+
+// checkOnlyReferencesChanged aligns input and output lines, drops the
+// lines the rewrite inserts, and compares each changed line with its input:
+// the separators (blanks, commas, equals signs, quotes) must be identical,
+// and every token that differs must be a reference the rewrite reported (or
+// a stage index), replaced by an ECR URI, an alias stage or another index.
+func checkOnlyReferencesChanged(t *testing.T, in []byte, res *Result) {
+	t.Helper()
+	known := map[string]bool{}
+	for _, r := range res.Refs {
+		known[r.Text] = true
+		if r.Reference != "" {
+			known[r.Reference] = true
+		}
+	}
+	ops := lineOps(splitLines(bytes.TrimPrefix(in, bom)), splitLines(bytes.TrimPrefix(res.Output, bom)))
+	for i := 0; i < len(ops); {
+		if ops[i].kind == ' ' {
+			i++
+			continue
+		}
+		var dels, adds []string
+		for ; i < len(ops) && ops[i].kind != ' '; i++ {
+			if ops[i].kind == '-' {
+				dels = append(dels, string(ops[i].line))
+			} else {
+				adds = append(adds, string(ops[i].line))
+			}
+		}
+		// Pair each changed input line with the next output line that is
+		// a rewrite of it; output lines skipped on the way must be ones
+		// the rewrite inserts.
+		j := 0
+		for _, d := range dels {
+			for j < len(adds) && compareLine(known, d, adds[j]) != nil && insertedLine.MatchString(adds[j]) {
+				j++
+			}
+			if j == len(adds) {
+				t.Fatalf("input line %q has no rewritten counterpart in %q", d, adds)
+			}
+			if err := compareLine(known, d, adds[j]); err != nil {
+				t.Fatal(err)
+			}
+			j++
+		}
+		for ; j < len(adds); j++ {
+			if !insertedLine.MatchString(adds[j]) {
+				t.Fatalf("line added beyond the ARG block and alias stages: %q", adds[j])
+			}
+		}
+	}
+}
+
+func compareLine(known map[string]bool, a, b string) error {
+	if !slicesEqual(tokenSeps.FindAllString(a, -1), tokenSeps.FindAllString(b, -1)) {
+		return fmt.Errorf("separators changed:\n-%q\n+%q", a, b)
+	}
+	ta, tb := tokenSeps.Split(a, -1), tokenSeps.Split(b, -1)
+	for j := range ta {
+		if ta[j] == tb[j] {
+			continue
+		}
+		okIn := known[ta[j]] || known[normalized(ta[j])] || isDigits(ta[j])
+		okOut := strings.Contains(tb[j], ".dkr.ecr.") || strings.HasPrefix(tb[j], "ecr-") || isDigits(tb[j])
+		if !okIn || !okOut {
+			return fmt.Errorf("token %q became %q, which is not a reference rewrite:\n-%q\n+%q", ta[j], tb[j], a, b)
+		}
+	}
+	return nil
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// TestOnlyReferencesChanged runs the fuzz property over the golden cases.
+func TestOnlyReferencesChanged(t *testing.T) {
+	cases, _ := filepath.Glob("testdata/*/Dockerfile")
+	for _, c := range cases {
+		data, err := os.ReadFile(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := File("Dockerfile", data, Options{Region: "us-east-1"})
+		if err != nil {
+			continue
+		}
+		t.Run(filepath.Base(filepath.Dir(c)), func(t *testing.T) { checkOnlyReferencesChanged(t, data, res) })
+	}
+}
+
+// normalized is the reference a token names, as Docker reads it, or "".
+func normalized(token string) string {
+	named, err := reference.ParseNormalizedNamed(token)
+	if err != nil {
+		return ""
+	}
+	return reference.TagNameOnly(named).String()
+}
