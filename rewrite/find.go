@@ -19,14 +19,15 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
-// Find returns every image reference in a Dockerfile, in file order, and the
-// warnings about references it could not resolve. name is used in messages.
+// Find returns every image reference in a Dockerfile, in file order, with
+// the status File gives it, and the warnings about references it leaves as
+// written. name is used in messages.
 func Find(name string, data []byte, opts Options) ([]Ref, []*Error, error) {
-	f, err := analyze(name, data, opts)
+	res, err := File(name, data, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	return f.refs, f.warnings, nil
+	return res.Refs, res.Warnings, nil
 }
 
 // file is one Dockerfile under analysis.
@@ -46,6 +47,7 @@ type file struct {
 	refs      []Ref
 	indexRefs []indexRef // numeric --from=N, renumbered after alias stages
 	warnings  []*Error
+	parsed    map[string]reference.Named
 }
 
 // metaArg is an ARG declared before the first FROM.
@@ -56,6 +58,8 @@ type metaArg struct {
 	buildArg bool // the value came from --build-arg
 	def      string
 	defSpan  span // bytes of the default in the file; end 0 when none
+	// missing are the variables without a value that the default used.
+	missing map[string]struct{}
 }
 
 // indexRef is a numeric stage index in --from, located in the file.
@@ -175,11 +179,11 @@ func (f *file) metaArgs(cmds []instructions.ArgCommand) error {
 			if v, ok := f.opts.BuildArgs[kv.Key]; ok {
 				a.value, a.set, a.buildArg = v, true, true
 			} else if kv.Value != nil {
-				v, _, err := f.lex.ProcessWord(*kv.Value, f.env)
+				v, missing, err := f.expand(*kv.Value)
 				if err != nil {
 					return f.errorf(line, "expanding ARG %s: %v", kv.Key, err)
 				}
-				a.value, a.set = v, true
+				a.value, a.set, a.missing = v, true, missing
 			}
 			if a.set {
 				f.env.set(kv.Key, a.value)
@@ -188,6 +192,27 @@ func (f *file) metaArgs(cmds []instructions.ArgCommand) error {
 		}
 	}
 	return nil
+}
+
+// expand expands word with the meta ARGs. missing names the variables that
+// had no value, directly or through the default of an ARG it used.
+func (f *file) expand(word string) (string, map[string]struct{}, error) {
+	res, err := f.lex.ProcessWordWithMatches(word, f.env)
+	if err != nil {
+		return "", nil, err
+	}
+	missing := res.Unmatched
+	for k := range res.Matched {
+		if a := f.args[k]; a != nil && !a.buildArg {
+			for m := range a.missing {
+				if missing == nil {
+					missing = map[string]struct{}{}
+				}
+				missing[m] = struct{}{}
+			}
+		}
+	}
+	return res.Result, missing, nil
 }
 
 // argDefaults locates the default values of the ARG instruction on line n.
@@ -262,7 +287,7 @@ func (f *file) stage(i int) error {
 	if n := f.nodes[line]; n != nil && n.Next != nil {
 		r.text = f.fromSpan(line, n.Next.Value)
 	}
-	expanded, unmatched, err := f.lex.ProcessWord(st.BaseName, f.env)
+	expanded, unmatched, err := f.expand(st.BaseName)
 	if err != nil {
 		return f.errorf(line, "expanding %q: %v", st.BaseName, err)
 	}
@@ -374,7 +399,7 @@ func (f *file) from(i, line int, kind Kind, value string, mount int, onbuild boo
 
 // image resolves an image reference and decides its status.
 func (f *file) image(r *Ref, expanded string, unmatched map[string]struct{}) error {
-	named, err := reference.ParseNormalizedNamed(expanded)
+	named, err := f.parse(expanded)
 	if f.writtenECR(r.Text, 0) {
 		// Already pulled from ECR through build arguments, which may have
 		// no value here.
@@ -397,7 +422,7 @@ func (f *file) image(r *Ref, expanded string, unmatched map[string]struct{}) err
 		return f.errorf(r.Line, "invalid image reference %q: %v", expanded, err)
 	}
 	named = reference.TagNameOnly(named)
-	r.Reference = named.String()
+	r.Reference, r.named = named.String(), named
 	domain := NormalizeRegistry(reference.Domain(named))
 	switch {
 	case IsECRHost(domain):
@@ -411,13 +436,29 @@ func (f *file) image(r *Ref, expanded string, unmatched map[string]struct{}) err
 		r.Status, r.Note = StatusExcluded, "matches --exclude "+p
 		return nil
 	}
-	repo, err := Repository(r.Reference, f.opts.Prefixes)
+	repo, err := repository(named, f.opts.Prefixes)
 	if err != nil {
 		return f.errorf(r.Line, "mapping %s to ECR: %v", r.Reference, err)
 	}
 	r.Repository = repo
 	r.Status = StatusRewrite
 	return nil
+}
+
+// parse is reference.ParseNormalizedNamed, remembered per file: the same
+// image tends to appear many times.
+func (f *file) parse(s string) (reference.Named, error) {
+	if n, ok := f.parsed[s]; ok {
+		return n, nil
+	}
+	n, err := reference.ParseNormalizedNamed(s)
+	if err == nil {
+		if f.parsed == nil {
+			f.parsed = map[string]reference.Named{}
+		}
+		f.parsed[s] = n
+	}
+	return n, err
 }
 
 // hint names the build arguments a reference needs.

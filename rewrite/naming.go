@@ -67,6 +67,10 @@ func Repository(ref string, prefixes map[string]string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("parsing reference %q: %w", ref, err)
 	}
+	return repository(named, prefixes)
+}
+
+func repository(named reference.Named, prefixes map[string]string) (string, error) {
 	domain := NormalizeRegistry(reference.Domain(named))
 	prefix, ok := prefixes[domain]
 	if !ok {

@@ -1,5 +1,7 @@
 package rewrite
 
+import "github.com/distribution/reference"
+
 // Kind says which instruction pulls an image.
 type Kind string
 
@@ -54,7 +56,8 @@ type Ref struct {
 	Note    string `json:"note,omitempty"`
 	OnBuild bool   `json:"onbuild,omitempty"`
 
-	stage int    // index of the stage holding it; -1 before the first FROM
+	named reference.Named // parsed Reference
+	stage int             // index of the stage holding it; -1 before the first FROM
 	text  span   // bytes of Text in the file, when they can be edited in place
 	arg   string // for FROM $ARG: the meta ARG whose default is rewritten
 }

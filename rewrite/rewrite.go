@@ -162,14 +162,11 @@ func (p *plan) target(written string, r *Ref, host string) (string, bool) {
 		return "", false
 	}
 	if suffix == "" {
-		named, err := reference.ParseNormalizedNamed(r.Reference)
-		if err == nil {
-			if t, ok := named.(reference.Tagged); ok {
-				suffix = ":" + t.Tag()
-			}
-			if d, ok := named.(reference.Digested); ok {
-				suffix += "@" + d.Digest().String()
-			}
+		if t, ok := r.named.(reference.Tagged); ok {
+			suffix = ":" + t.Tag()
+		}
+		if d, ok := r.named.(reference.Digested); ok {
+			suffix += "@" + d.Digest().String()
 		}
 	}
 	if d := p.opts.Pins[r.Reference]; d != "" && !strings.Contains(suffix, "@") {
@@ -219,13 +216,10 @@ func (p *plan) alias(uri string, r *Ref) string {
 		}
 	}
 	base := r.Repository[strings.LastIndex(r.Repository, "/")+1:]
-	named, err := reference.ParseNormalizedNamed(r.Reference)
-	if err == nil {
-		if t, ok := named.(reference.Tagged); ok {
-			base += "-" + t.Tag()
-		} else if d, ok := named.(reference.Digested); ok {
-			base += "-" + d.Digest().Encoded()[:12]
-		}
+	if t, ok := r.named.(reference.Tagged); ok {
+		base += "-" + t.Tag()
+	} else if d, ok := r.named.(reference.Digested); ok {
+		base += "-" + d.Digest().Encoded()[:12]
 	}
 	base = "ecr-" + strings.Trim(stageNameChars.ReplaceAllString(strings.ToLower(base), "-"), "-")
 	name := base

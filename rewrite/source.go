@@ -32,12 +32,16 @@ func newSource(data []byte, escape rune) *source {
 	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
 		s.crlf = true
 	}
-	// The same rule as BuildKit's parser: the escape token is a line
-	// continuation when it is the last non-blank character and is not
-	// itself escaped.
-	e := regexp.QuoteMeta(string(escape))
-	s.cont = regexp.MustCompile(`([^` + e + `])` + e + `[ \t]*$|^` + e + `[ \t]*$`)
+	s.cont = continuation[escape]
 	return s
+}
+
+// continuation is BuildKit's rule, per escape token: the token continues
+// the line when it is the last non-blank character and is not itself
+// escaped.
+var continuation = map[rune]*regexp.Regexp{
+	'\\': regexp.MustCompile(`([^\\])\\[ \t]*$|^\\[ \t]*$`),
+	'`':  regexp.MustCompile("([^`])`[ \t]*$|^`[ \t]*$"),
 }
 
 func (s *source) eol() string {
