@@ -68,6 +68,8 @@ Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 		Commands: []*cli.Command{
 			imagesCommand,
 			rewriteCommand,
+			mirrorCommand,
+			buildArgsCommand,
 		},
 		HideHelpCommand: true,
 		// run prints errors and picks the exit status; the library must

@@ -229,7 +229,7 @@ func (f *file) argDefaults(n int) map[string]span {
 		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
 			start, end = start+1, end-1
 		}
-		if s, ok := fileSpan(pos, start, end); ok {
+		if s, ok := f.fileSpan(text, pos, start, end); ok {
 			out[string(k)] = s
 		}
 	}
@@ -237,9 +237,13 @@ func (f *file) argDefaults(n int) map[string]span {
 }
 
 // fileSpan maps a range of a logical line back to the file, when its bytes
-// are contiguous there (not split by a line continuation).
-func fileSpan(pos []int, start, end int) (span, bool) {
+// are contiguous there (not split by a line continuation) and spell the
+// value literally (no quotes or escapes inside).
+func (f *file) fileSpan(text []byte, pos []int, start, end int) (span, bool) {
 	if start >= end || end > len(pos) {
+		return span{}, false
+	}
+	if bytes.ContainsAny(text[start:end], "\"'"+string(rune(f.escape))) {
 		return span{}, false
 	}
 	if pos[end-1]-pos[start] != end-1-start {
@@ -540,7 +544,7 @@ func (f *file) fromSpan(n int, want string) span {
 			continue
 		}
 		if string(w) == want {
-			if s, ok := fileSpan(pos, ws[i].start, ws[i].end); ok {
+			if s, ok := f.fileSpan(text, pos, ws[i].start, ws[i].end); ok {
 				return s
 			}
 		}
@@ -568,7 +572,7 @@ func (f *file) flagSpan(n int, kind Kind, mount int) (span, bool) {
 			if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
 				start, end = start+1, end-1
 			}
-			return fileSpan(pos, start, end)
+			return f.fileSpan(text, pos, start, end)
 		case kind == KindMountFrom && string(name) == "mount":
 			if seen++; seen-1 != mount {
 				continue
@@ -578,7 +582,7 @@ func (f *file) flagSpan(n int, kind Kind, mount int) (span, bool) {
 				k, v, ok := bytes.Cut(bytes.Trim(field, `"'`), []byte("="))
 				if ok && strings.EqualFold(string(bytes.TrimSpace(k)), "from") {
 					vs := off + bytes.Index(field, v)
-					return fileSpan(pos, vs, vs+len(v))
+					return f.fileSpan(text, pos, vs, vs+len(v))
 				}
 				off += len(field) + 1
 			}

@@ -86,6 +86,21 @@ func repository(named reference.Named, prefixes map[string]string) (string, erro
 	return name, nil
 }
 
+// Image normalises an image reference as Docker does and maps it to its ECR
+// repository: python:3.7 gives docker.io/library/python:3.7 and
+// docker-hub/library/python.
+func Image(ref string, prefixes map[string]string) (normalized, repo string, err error) {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return "", "", fmt.Errorf("parsing reference %q: %w", ref, err)
+	}
+	named = reference.TagNameOnly(named)
+	if repo, err = repository(named, normalizePrefixes(prefixes)); err != nil {
+		return "", "", err
+	}
+	return named.String(), repo, nil
+}
+
 // ValidateRepository checks a name against ECR's rules: 2 to 256 characters
 // matching the API's repositoryName pattern.
 func ValidateRepository(name string) error {

@@ -75,13 +75,7 @@ func (o Options) normalize() (Options, error) {
 			return o, fmt.Errorf("invalid build argument name %q", name)
 		}
 	}
-	if len(o.Prefixes) > 0 {
-		p := make(map[string]string, len(o.Prefixes))
-		for k, v := range o.Prefixes {
-			p[NormalizeRegistry(k)] = strings.Trim(v, "/")
-		}
-		o.Prefixes = p
-	}
+	o.Prefixes = normalizePrefixes(o.Prefixes)
 	for i, r := range o.Only {
 		o.Only[i] = NormalizeRegistry(r)
 	}
@@ -98,4 +92,16 @@ func validArgName(s string) bool {
 		}
 	}
 	return true
+}
+
+// normalizePrefixes keys a prefix map by normalised registry host.
+func normalizePrefixes(prefixes map[string]string) map[string]string {
+	if len(prefixes) == 0 {
+		return nil
+	}
+	p := make(map[string]string, len(prefixes))
+	for k, v := range prefixes {
+		p[NormalizeRegistry(k)] = strings.Trim(v, "/")
+	}
+	return p
 }

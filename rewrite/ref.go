@@ -67,3 +67,24 @@ type Ref struct {
 func (r Ref) Mirrored() bool {
 	return r.Reference != "" && (r.Status == StatusRewrite || r.Status == StatusKept)
 }
+
+// Target is the ECR image for the reference on registry host: the
+// repository with the reference's tag and digest. With an empty host it is
+// "/repository:tag".
+func (r Ref) Target(host string) string {
+	named := r.named
+	if named == nil {
+		var err error
+		if named, err = reference.ParseNormalizedNamed(r.Reference); err != nil {
+			return ""
+		}
+	}
+	s := host + "/" + r.Repository
+	if t, ok := named.(reference.Tagged); ok {
+		s += ":" + t.Tag()
+	}
+	if d, ok := named.(reference.Digested); ok {
+		s += "@" + d.Digest().String()
+	}
+	return s
+}

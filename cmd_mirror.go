@@ -1,0 +1,336 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"ecrbase/ecr"
+	"ecrbase/rewrite"
+)
+
+var mirrorCommand = &cli.Command{
+	Name:      "mirror",
+	Usage:     "copy every image Dockerfiles pull into ECR, digest-exact",
+	ArgsUsage: "[PATH...]",
+	Description: `For each image, mirror HEADs the source (free on Docker Hub) and the ECR tag:
+an image already in ECR with the same digest costs no pull at all. Missing
+images are copied whole (every platform of an index), stale ones updated,
+blobs streamed and skipped when ECR has them, and the tag written last.
+Repositories are created as needed, with scan-on-push.
+
+Account: --account, AWS_ACCOUNT_ID, CODEBUILD_BUILD_ARN, then STS.
+Region and credentials: the AWS SDK's default chain (--region overrides).
+Docker Hub credentials: DOCKERHUB_USERNAME and DOCKERHUB_TOKEN, or the
+Docker config file and its credential helpers.
+
+Examples:
+   ecrbase mirror --rewrite .                     # CodeBuild pre_build
+   ecrbase mirror --dry-run services/api
+   ecrbase mirror --image python:3.12 --image quay.io/minio/minio:latest
+   ecrbase mirror --platform linux/amd64,linux/arm64 --json . > mirror.json
+   ecrbase mirror --registry-mirror docker.io=https://artifactory.example.com/dockerhub .`,
+	Flags: append([]cli.Flag{
+		&cli.StringSliceFlag{Name: "image", Usage: "also mirror `REF` (repeatable)", EnvVars: envVar("image")},
+		&cli.StringSliceFlag{Name: "platform", Usage: "copy only these platforms of an index, `OS/ARCH[,...]` (the index digest changes)", EnvVars: envVar("platform")},
+		&cli.BoolFlag{Name: "no-update", Usage: "keep what ECR has when an upstream tag moved", EnvVars: envVar("no-update")},
+		&cli.BoolFlag{Name: "dry-run", Usage: "print the plan; write nothing, spend no pull", EnvVars: envVar("dry-run")},
+		&cli.BoolFlag{Name: "json", Usage: "write the report as JSON to stdout", EnvVars: envVar("json")},
+		&cli.BoolFlag{Name: "rewrite", Usage: "rewrite the Dockerfiles in place after a successful mirror", EnvVars: envVar("rewrite")},
+		&cli.BoolFlag{Name: "pin", Usage: "with --rewrite, add the mirrored @sha256 digest to each reference", EnvVars: envVar("pin")},
+		&cli.IntFlag{Name: "jobs", Usage: "images copied in parallel", Value: 4, EnvVars: envVar("jobs")},
+		&cli.StringSliceFlag{Name: "registry-mirror", Usage: "read `REGISTRY=URL` through a mirror or proxy", EnvVars: envVar("registry-mirror")},
+		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback is always allowed)", EnvVars: envVar("insecure-registry")},
+		&cli.BoolFlag{Name: "wait", Usage: "when Docker Hub's pull window is used up, wait instead of failing", EnvVars: envVar("wait")},
+		&cli.DurationFlag{Name: "max-wait", Usage: "longest wait with --wait", Value: defaultMaxWait, EnvVars: envVar("max-wait")},
+		&cli.BoolFlag{Name: "scan-on-push", Usage: "turn on scan-on-push in repositories it creates", Value: true, EnvVars: envVar("scan-on-push")},
+		&cli.StringFlag{Name: "tag-mutability", Usage: "`MUTABLE` or IMMUTABLE, for repositories it creates", EnvVars: envVar("tag-mutability")},
+		&cli.StringFlag{Name: "kms-key", Usage: "encrypt created repositories with KMS key `ARN` (default AES256)", EnvVars: envVar("kms-key")},
+		&cli.StringSliceFlag{Name: "repo-tag", Usage: "tag created repositories with `K=V`", EnvVars: envVar("repo-tag")},
+		&cli.PathFlag{Name: "lifecycle-policy", Usage: "apply the lifecycle policy in `FILE` to created repositories", EnvVars: envVar("lifecycle-policy")},
+		&cli.BoolFlag{Name: "scan-wait", Usage: "wait for the scan results of the images pushed", EnvVars: envVar("scan-wait")},
+		&cli.StringFlag{Name: "fail-on", Usage: "exit 1 when a scan finds `SEVERITY` or worse (LOW, MEDIUM, HIGH, CRITICAL)", EnvVars: envVar("fail-on")},
+	}, namingFlags...),
+	OnUsageError: onUsageError,
+	Action:       mirrorAction,
+}
+
+// mirrorAction discovers the images, mirrors them, reports, and with
+// --rewrite rewrites the Dockerfiles once every image is in ECR.
+func mirrorAction(c *cli.Context) error {
+	opts, err := options(c)
+	if err != nil {
+		return err
+	}
+	if c.Bool("pin") && !c.Bool("rewrite") {
+		return usageError("--pin works with --rewrite")
+	}
+	var files []string
+	if c.Args().Present() || len(c.StringSlice("image")) == 0 {
+		if files, err = dockerfiles(c); err != nil {
+			return err
+		}
+	}
+	images, failedFiles := mirrorImages(c, files, opts)
+	for _, ref := range c.StringSlice("image") {
+		src, repo, err := rewrite.Image(ref, opts.Prefixes)
+		if err != nil {
+			return usageError("--image %s: %v", ref, err)
+		}
+		images = addImage(images, ecr.Image{Source: src, Repository: repo})
+	}
+	mopts, err := mirrorOptions(c)
+	if err != nil {
+		return err
+	}
+	report, mirrorErr := ecr.Mirror(c.Context, images, mopts...)
+	if report != nil {
+		if c.Bool("json") {
+			enc := json.NewEncoder(c.App.Writer)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(report); err != nil {
+				return err
+			}
+		} else {
+			printReport(c.App.Writer, report)
+		}
+	}
+	if mirrorErr != nil {
+		return cli.Exit(oneLine(mirrorErr), exitError)
+	}
+	if failedFiles != nil {
+		return failedFiles
+	}
+	if !c.Bool("rewrite") || c.Bool("dry-run") || len(files) == 0 {
+		return nil
+	}
+	if opts.Region == "" {
+		opts.Region = report.Region
+	}
+	if c.Bool("pin") {
+		opts.Pins = map[string]string{}
+		for _, r := range report.Images {
+			if r.Digest != "" {
+				opts.Pins[r.Source] = r.Digest
+			}
+		}
+	}
+	return rewriteFiles(c, opts)
+}
+
+// mirrorImages finds the images of each Dockerfile, deduplicated across
+// files. A file that fails is reported; the others still count.
+func mirrorImages(c *cli.Context, files []string, opts rewrite.Options) ([]ecr.Image, error) {
+	var images []ecr.Image
+	if len(files) == 0 {
+		return nil, nil
+	}
+	failed := eachDockerfile(c, files, func(name string, data []byte) error {
+		refs, warnings, err := rewrite.Find(name, data, opts)
+		if err != nil {
+			return err
+		}
+		printWarnings(c.App.ErrWriter, warnings)
+		for _, r := range refs {
+			if r.Mirrored() {
+				images = addImage(images, ecr.Image{Source: r.Reference, Repository: r.Repository})
+			}
+		}
+		return nil
+	})
+	return images, failed
+}
+
+func addImage(images []ecr.Image, img ecr.Image) []ecr.Image {
+	if slices.Contains(images, img) {
+		return images
+	}
+	return append(images, img)
+}
+
+// mirrorOptions turns the command's flags into ecr options.
+func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
+	o := []ecr.Option{
+		ecr.WithAccount(c.String("account")),
+		ecr.WithRegion(c.String("region")),
+		ecr.WithNoUpdate(c.Bool("no-update")),
+		ecr.WithDryRun(c.Bool("dry-run")),
+		ecr.WithJobs(c.Int("jobs")),
+		ecr.WithInsecureRegistry(c.StringSlice("insecure-registry")...),
+		ecr.WithWait(c.Bool("wait")),
+		ecr.WithMaxWait(c.Duration("max-wait")),
+		ecr.WithScanOnPush(c.Bool("scan-on-push")),
+		ecr.WithTagMutability(c.String("tag-mutability")),
+		ecr.WithKMSKey(c.String("kms-key")),
+		ecr.WithScanWait(c.Bool("scan-wait") || c.String("fail-on") != ""),
+		ecr.WithFailOn(c.String("fail-on")),
+		ecr.WithProgress(c.App.ErrWriter),
+	}
+	var platforms []string
+	for _, p := range c.StringSlice("platform") {
+		platforms = append(platforms, strings.Split(p, ",")...)
+	}
+	if len(platforms) > 0 {
+		o = append(o, ecr.WithPlatforms(platforms...))
+	}
+	mirrors, err := pairs(c, "registry-mirror")
+	if err != nil {
+		return nil, err
+	}
+	for reg, u := range mirrors {
+		o = append(o, ecr.WithRegistryMirror(reg, u))
+	}
+	tags, err := pairs(c, "repo-tag")
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range tags {
+		o = append(o, ecr.WithRepositoryTag(k, v))
+	}
+	if path := c.Path("lifecycle-policy"); path != "" {
+		policy, err := os.ReadFile(path)
+		if err != nil {
+			return nil, cli.Exit(fmt.Sprintf("reading lifecycle policy: %v", err), exitError)
+		}
+		o = append(o, ecr.WithLifecyclePolicy(string(policy)))
+	}
+	return o, nil
+}
+
+func printReport(w io.Writer, rep *ecr.Report) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tSTATUS\tACTION\tSOURCE DIGEST\tECR DIGEST\tPULLS\tTARGET")
+	for _, r := range rep.Images {
+		pulls := fmt.Sprint(r.PullsNeeded)
+		if r.PullsEstimate {
+			pulls += "~"
+		}
+		if !rep.DryRun {
+			pulls = fmt.Sprint(r.PullsUsed)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, r.Status, r.Action,
+			short(r.SourceDigest), short(r.TargetDigest), pulls, r.Target)
+	}
+	tw.Flush()
+	verb := "used"
+	n := rep.PullsUsed
+	if rep.DryRun {
+		verb, n = "needed", rep.PullsNeeded
+	}
+	fmt.Fprintf(w, "%d image(s), %d failed, %d counted pull(s) %s", len(rep.Images), rep.Failed, n, verb)
+	for _, q := range rep.Quotas {
+		fmt.Fprintf(w, "; %s: %s", q.Registry, q.String())
+	}
+	fmt.Fprintln(w)
+}
+
+// short abbreviates a digest for the table; the JSON report has it whole.
+func short(d string) string {
+	if _, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return d[:len(d)-len(hex)] + hex[:12]
+	}
+	return dash(d)
+}
+
+// defaultMaxWait bounds --wait: Docker Hub's window is six hours, and a
+// build should fail rather than sit for that long.
+const defaultMaxWait = 10 * time.Minute
+
+var buildArgsCommand = &cli.Command{
+	Name:      "build-args",
+	Usage:     "print the build arguments a rewritten Dockerfile needs",
+	ArgsUsage: "[PATH...]",
+	Description: `Resolves the account and region as mirror does and prints them as
+--build-arg flags for docker build. When a Dockerfile keeps its # syntax=
+image as written, BUILDKIT_SYNTAX points BuildKit at the mirrored copy.
+
+Examples:
+   docker build $(ecrbase build-args) -t app .
+   ecrbase build-args --format env >> build.env
+   ecrbase build-args --format json`,
+	Flags: append([]cli.Flag{
+		&cli.StringFlag{Name: "format", Usage: "docker, env or json", Value: "docker", EnvVars: envVar("format")},
+	}, namingFlags...),
+	OnUsageError: onUsageError,
+	Action:       buildArgsAction,
+}
+
+func buildArgsAction(c *cli.Context) error {
+	format := c.String("format")
+	if format != "docker" && format != "env" && format != "json" {
+		return usageError("--format %q: want docker, env or json", format)
+	}
+	opts, err := options(c)
+	if err != nil {
+		return err
+	}
+	target, err := ecr.ResolveTarget(c.Context, ecr.WithAccount(c.String("account")), ecr.WithRegion(c.String("region")))
+	if err != nil {
+		return cli.Exit("resolving the ECR account and region: "+oneLine(err), exitError)
+	}
+	args := [][2]string{{opts.AccountArg, target.Account}, {opts.RegionArg, target.Region}}
+	if syntax, err := keptSyntax(c, opts); err != nil {
+		return err
+	} else if syntax != "" {
+		args = append(args, [2]string{"BUILDKIT_SYNTAX", target.Registry + syntax})
+	}
+	return printBuildArgs(c.App.Writer, format, args)
+}
+
+// keptSyntax returns the ECR repository and tag of a # syntax= image left
+// as written in the Dockerfiles named (or found in "."), if any.
+func keptSyntax(c *cli.Context, opts rewrite.Options) (string, error) {
+	paths := c.Args().Slice()
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	files, err := rewrite.Discover(paths)
+	if err != nil || len(files) == 0 {
+		return "", nil // no Dockerfile: account and region alone
+	}
+	var syntax string
+	failed := eachDockerfile(c, files, func(name string, data []byte) error {
+		refs, _, err := rewrite.Find(name, data, opts)
+		if err != nil {
+			return err
+		}
+		for _, r := range refs {
+			if r.Kind == rewrite.KindSyntax && r.Status == rewrite.StatusKept && r.Repository != "" {
+				syntax = r.Target("")
+			}
+		}
+		return nil
+	})
+	return syntax, failed
+}
+
+func printBuildArgs(w io.Writer, format string, args [][2]string) error {
+	switch format {
+	case "json":
+		m := map[string]string{}
+		for _, kv := range args {
+			m[kv[0]] = kv[1]
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(m)
+	case "env":
+		for _, kv := range args {
+			fmt.Fprintf(w, "%s=%s\n", kv[0], kv[1])
+		}
+	default:
+		parts := make([]string, len(args))
+		for i, kv := range args {
+			parts[i] = "--build-arg " + kv[0] + "=" + kv[1]
+		}
+		fmt.Fprintln(w, strings.Join(parts, " "))
+	}
+	return nil
+}
