@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, from nothing: the packages the tests need, go vet,
+# the unit tests, the end-to-end suite on the real stack (scripts/e2e.sh),
+# and a smoke pass of the benchmark harness (bench/run --smoke).
+# Run as root on Debian:  bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
+export DEBIAN_FRONTEND=noninteractive
+
+# Unit tests start moto_server (preinstalled) and docker-registry with
+# htpasswd auth; the suites below install the rest of what they use.
+need=()
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v htpasswd >/dev/null || need+=(apache2-utils)
+if ((${#need[@]})); then
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change: $unformatted" >&2
+	exit 1
+fi
+go vet ./...
+go test ./...
+bash scripts/e2e.sh
+bash bench/run --smoke
