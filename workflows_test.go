@@ -1,0 +1,500 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/urfave/cli/v2"
+	"gopkg.in/yaml.v3"
+
+	"ecrbase/rewrite"
+)
+
+// The tests in this file keep the adoption paths honest: buildspec.yml and
+// .pre-commit-hooks.yaml may only use commands and flags the CLI has, and the
+// hooks must behave as documented on the example applications.
+
+// buildspec is the part of a CodeBuild buildspec these tests read.
+type buildspec struct {
+	Version any `yaml:"version"`
+	Env     struct {
+		Variables      map[string]string `yaml:"variables"`
+		SecretsManager map[string]string `yaml:"secrets-manager"`
+		ParameterStore map[string]string `yaml:"parameter-store"`
+	} `yaml:"env"`
+	Phases map[string]struct {
+		Commands []string `yaml:"commands"`
+		Finally  []string `yaml:"finally"`
+	} `yaml:"phases"`
+}
+
+func readBuildspec(t *testing.T) buildspec {
+	t.Helper()
+	data, err := os.ReadFile("buildspec.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec buildspec
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&spec); err != nil {
+		t.Fatalf("buildspec.yml: %v", err)
+	}
+	return spec
+}
+
+func TestBuildspecShape(t *testing.T) {
+	spec := readBuildspec(t)
+	if fmt.Sprint(spec.Version) != "0.2" {
+		t.Errorf("buildspec version = %v, want 0.2", spec.Version)
+	}
+	for _, phase := range []string{"install", "pre_build", "build", "post_build"} {
+		if len(spec.Phases[phase].Commands) == 0 {
+			t.Errorf("buildspec has no %s commands", phase)
+		}
+	}
+	// Credentials come from Secrets Manager, never from plain variables.
+	for _, name := range []string{"DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN"} {
+		if _, ok := spec.Env.SecretsManager[name]; !ok {
+			t.Errorf("buildspec env.secrets-manager does not set %s", name)
+		}
+	}
+	secretish := regexp.MustCompile(`(?i)token|password|secret|credential`)
+	for name := range spec.Env.Variables {
+		if secretish.MatchString(name) {
+			t.Errorf("buildspec sets %s as a plain-text variable", name)
+		}
+	}
+
+	// The install phase pins ecrbase by module path and version.
+	module := modulePath(t)
+	install := fmt.Sprintf("go install %s@${ECRBASE_VERSION}", module)
+	if !slices.Contains(spec.Phases["install"].Commands, install) {
+		t.Errorf("install phase does not run %q (module path from go.mod)", install)
+	}
+	if v := spec.Env.Variables["ECRBASE_VERSION"]; !regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`).MatchString(v) {
+		t.Errorf("ECRBASE_VERSION = %q, want a pinned release such as v1.2.3", v)
+	}
+
+	cmds := allCommands(spec)
+	for _, want := range []string{"ecrbase mirror --rewrite .", "aws ecr get-login-password"} {
+		if !slices.ContainsFunc(cmds, func(c string) bool { return strings.Contains(c, want) }) {
+			t.Errorf("buildspec never runs %q", want)
+		}
+	}
+}
+
+// modulePath reads the module path from go.mod.
+func modulePath(t *testing.T) string {
+	t.Helper()
+	f, err := os.Open("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	t.Fatal("go.mod has no module line")
+	return ""
+}
+
+func allCommands(spec buildspec) []string {
+	var out []string
+	for _, phase := range []string{"install", "pre_build", "build", "post_build"} {
+		out = append(out, spec.Phases[phase].Commands...)
+		out = append(out, spec.Phases[phase].Finally...)
+	}
+	return out
+}
+
+func TestBuildspecUsesExistingCommandsAndFlags(t *testing.T) {
+	spec := readBuildspec(t)
+	var calls [][]string
+	for _, cmd := range allCommands(spec) {
+		calls = append(calls, ecrbaseInvocations(cmd)...)
+	}
+	if len(calls) < 2 {
+		t.Fatalf("found %d ecrbase invocations in buildspec.yml, want at least mirror and build-args", len(calls))
+	}
+	for _, args := range calls {
+		if err := parseOnly(args); err != nil {
+			t.Errorf("buildspec runs `ecrbase %s`: %v", strings.Join(args, " "), err)
+		}
+	}
+
+	// Settings given as ECRBASE_* variables must be flags' variables.
+	envs := flagEnvVars(newApp())
+	for name := range spec.Env.Variables {
+		if strings.HasPrefix(name, "ECRBASE_") && name != "ECRBASE_VERSION" && !envs[name] {
+			t.Errorf("buildspec sets %s, which no ecrbase flag reads", name)
+		}
+	}
+}
+
+func TestParseOnlyRejectsUnknown(t *testing.T) {
+	// The check above is only as good as parseOnly's refusals.
+	for _, args := range [][]string{
+		{"mirror", "--no-such-flag"},
+		{"no-such-command"},
+		{"rewrite", "--check=maybe"},
+	} {
+		if err := parseOnly(args); err == nil {
+			t.Errorf("parseOnly(%q) = nil, want an error", args)
+		}
+	}
+	if err := parseOnly([]string{"rewrite", "--check", "--region", "eu-west-1", "."}); err != nil {
+		t.Errorf("parseOnly(valid rewrite) = %v", err)
+	}
+}
+
+// shellWord splits a command line into words and operators. It knows
+// quotes, $(...) and the operators a buildspec line uses; it does not expand
+// anything.
+var shellToken = regexp.MustCompile(`\$\(|\)|\|\||&&|[|;<>]|"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"'|;<>()&]+`)
+
+// ecrbaseInvocations returns the argument lists of every ecrbase command in
+// a shell line, including those inside $(...).
+func ecrbaseInvocations(line string) [][]string {
+	words := shellToken.FindAllString(line, -1)
+	var out [][]string
+	for i, w := range words {
+		if w != "ecrbase" {
+			continue
+		}
+		var args []string
+		for _, a := range words[i+1:] {
+			if a == "$(" || a == ")" || a == "|" || a == "||" || a == "&&" || a == ";" || a == ">" || a == "<" {
+				break
+			}
+			args = append(args, strings.Trim(a, `"'`))
+		}
+		out = append(out, args)
+	}
+	return out
+}
+
+// newApp's commands and flags are package-level values, and urfave/cli v2
+// writes a flag's environment value into the flag itself while parsing
+// (StringFlag.Value), so one in-process run leaks into the next. These tests
+// run on copies taken when the test binary starts, before any run.
+var pristineApp = snapshotApp(newApp())
+
+type commandSnapshot struct {
+	cmd   cli.Command
+	flags []cli.Flag
+	subs  []commandSnapshot
+}
+
+type appSnapshot struct {
+	flags    []cli.Flag
+	commands []commandSnapshot
+}
+
+func snapshotApp(app *cli.App) appSnapshot {
+	return appSnapshot{flags: copyFlags(app.Flags), commands: snapshotCommands(app.Commands)}
+}
+
+func snapshotCommands(cmds []*cli.Command) []commandSnapshot {
+	out := make([]commandSnapshot, len(cmds))
+	for i, c := range cmds {
+		out[i] = commandSnapshot{cmd: *c, flags: copyFlags(c.Flags), subs: snapshotCommands(c.Subcommands)}
+	}
+	return out
+}
+
+func (s commandSnapshot) build() *cli.Command {
+	c := s.cmd
+	c.Flags = copyFlags(s.flags)
+	c.Subcommands = nil
+	for _, sub := range s.subs {
+		c.Subcommands = append(c.Subcommands, sub.build())
+	}
+	return &c
+}
+
+// copyFlags copies each flag struct, so parsing cannot write into the original.
+func copyFlags(flags []cli.Flag) []cli.Flag {
+	out := make([]cli.Flag, len(flags))
+	for i, f := range flags {
+		v := reflect.ValueOf(f)
+		if v.Kind() != reflect.Pointer {
+			out[i] = f
+			continue
+		}
+		n := reflect.New(v.Elem().Type())
+		n.Elem().Set(v.Elem())
+		out[i] = n.Interface().(cli.Flag)
+	}
+	return out
+}
+
+// freshApp is newApp with commands and flags as they were before any run.
+func freshApp() *cli.App {
+	app := newApp()
+	app.Flags = copyFlags(pristineApp.flags)
+	app.Commands = nil
+	for _, c := range pristineApp.commands {
+		app.Commands = append(app.Commands, c.build())
+	}
+	return app
+}
+
+// parseOnly runs the CLI's own flag parsing on args, with every action
+// replaced by one that does nothing, so that nothing reads files or calls AWS.
+func parseOnly(args []string) error {
+	app := freshApp()
+	var out bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &out
+	app.ExitErrHandler = func(*cli.Context, error) {}
+	app.Before, app.After = nil, nil
+	ran := ""
+	var stub func(cmds []*cli.Command, prefix string)
+	stub = func(cmds []*cli.Command, prefix string) {
+		for _, c := range cmds {
+			name := prefix + c.Name
+			c.Before, c.After = nil, nil
+			c.Action = func(*cli.Context) error { ran = name; return nil }
+			stub(c.Subcommands, name+" ")
+		}
+	}
+	stub(app.Commands, "")
+	app.Action = func(c *cli.Context) error {
+		if c.NArg() > 0 {
+			return fmt.Errorf("no command %q", c.Args().First())
+		}
+		return nil
+	}
+	if err := app.Run(append([]string{"ecrbase"}, args...)); err != nil {
+		return err
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && ran == "" {
+		return fmt.Errorf("no command ran for %q", args[0])
+	}
+	return nil
+}
+
+// flagEnvVars collects the environment variables of every flag.
+func flagEnvVars(app *cli.App) map[string]bool {
+	out := map[string]bool{}
+	add := func(flags []cli.Flag) {
+		for _, f := range flags {
+			if ev, ok := f.(interface{ GetEnvVars() []string }); ok {
+				for _, e := range ev.GetEnvVars() {
+					out[e] = true
+				}
+			}
+		}
+	}
+	add(app.Flags)
+	var walk func([]*cli.Command)
+	walk = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			add(c.Flags)
+			walk(c.Subcommands)
+		}
+	}
+	walk(app.Commands)
+	return out
+}
+
+// hook is one entry of .pre-commit-hooks.yaml.
+type hook struct {
+	ID       string `yaml:"id"`
+	Name     string `yaml:"name"`
+	Entry    string `yaml:"entry"`
+	Language string `yaml:"language"`
+	Files    string `yaml:"files"`
+}
+
+func readHooks(t *testing.T) map[string]hook {
+	t.Helper()
+	data, err := os.ReadFile(".pre-commit-hooks.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []hook
+	if err := yaml.Unmarshal(data, &list); err != nil {
+		t.Fatalf(".pre-commit-hooks.yaml: %v", err)
+	}
+	hooks := map[string]hook{}
+	for _, h := range list {
+		hooks[h.ID] = h
+	}
+	for id, entry := range map[string]string{"ecrbase-check": "ecrbase rewrite --check", "ecrbase-rewrite": "ecrbase rewrite -w"} {
+		h, ok := hooks[id]
+		switch {
+		case !ok:
+			t.Fatalf("no hook %s", id)
+		case h.Entry != entry:
+			t.Errorf("hook %s entry = %q, want %q", id, h.Entry, entry)
+		case h.Language != "golang":
+			t.Errorf("hook %s language = %q, want golang", id, h.Language)
+		case h.Name == "":
+			t.Errorf("hook %s has no name", id)
+		}
+	}
+	return hooks
+}
+
+func TestHookFilesPattern(t *testing.T) {
+	// pre-commit matches files with Python's re.search on the path relative
+	// to the repository root; the pattern uses only syntax Go's regexp shares.
+	for id, h := range readHooks(t) {
+		re, err := regexp.Compile(h.Files)
+		if err != nil {
+			t.Fatalf("hook %s files: %v", id, err)
+		}
+		for _, name := range []string{
+			"Dockerfile", "Dockerfile.dev", "Dockerfile.", "Containerfile", "Containerfile.arm64",
+			"api.Dockerfile", "web.dockerfile", ".Dockerfile",
+			"Dockerfiles", "dockerfile", "Dockerfile-old", "MyDockerfile", "app.Dockerfile.bak",
+			"Containerfiles", "README.md", "docker-compose.yml",
+		} {
+			for _, path := range []string{name, "services/api/" + name} {
+				if got, want := re.MatchString(path), rewrite.IsDockerfile(name); got != want {
+					t.Errorf("hook %s files matches %q = %v, but rewrite discovers it = %v", id, path, got, want)
+				}
+			}
+		}
+		if re.MatchString("Dockerfile/README.md") {
+			t.Errorf("hook %s files matches a file inside a directory named Dockerfile", id)
+		}
+	}
+}
+
+// runEntry runs a hook's entry in-process the way pre-commit runs it: the
+// entry's words, then the file names, relative to the current directory.
+func runEntry(t *testing.T, entry string, files ...string) (code int, output string) {
+	t.Helper()
+	words := strings.Fields(entry)
+	if words[0] != "ecrbase" {
+		t.Fatalf("entry %q does not run ecrbase", entry)
+	}
+	app := freshApp()
+	var out bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &out
+	app.ExitErrHandler = func(*cli.Context, error) {}
+	err := app.Run(append(append([]string{"ecrbase"}, words[1:]...), files...))
+	var ec cli.ExitCoder
+	switch {
+	case err == nil:
+		return 0, out.String()
+	case errors.As(err, &ec):
+		return ec.ExitCode(), out.String() + err.Error()
+	default:
+		return 1, out.String() + err.Error()
+	}
+}
+
+// hookEnv makes the hooks run as on a developer's machine with no AWS access:
+// no configuration files, no instance metadata, and an ECR endpoint that
+// refuses connections. The check must not need any of it.
+func hookEnv(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "ECRBASE_") || strings.HasPrefix(name, "AWS_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:1")
+	t.Setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1")
+	// The rewrite writes this region as ARG AWS_REGION's default, as the
+	// examples' rewritten.txt were generated with.
+	t.Setenv("AWS_REGION", "us-east-1")
+}
+
+// convertedExamples are the examples that already pull from ECR.
+var convertedExamples = map[string]bool{"already-converted": true}
+
+func TestHooksOnExamples(t *testing.T) {
+	hooks := readHooks(t)
+	hookEnv(t)
+
+	// A copy of the examples' Dockerfiles, as a repository would hold them.
+	repo := t.TempDir()
+	dirs, err := filepath.Glob("examples/*/Dockerfile")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	var all, unconverted []string
+	golden := map[string][]byte{}
+	for _, df := range dirs {
+		name := filepath.Base(filepath.Dir(df))
+		data, err := os.ReadFile(df)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(filepath.Dir(df), "rewritten.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel := filepath.Join(name, "Dockerfile")
+		if err := os.MkdirAll(filepath.Join(repo, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, rel), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, rel)
+		golden[rel] = want
+		if !convertedExamples[name] {
+			unconverted = append(unconverted, rel)
+		}
+	}
+	t.Chdir(repo)
+
+	check, fix := hooks["ecrbase-check"].Entry, hooks["ecrbase-rewrite"].Entry
+
+	// check fails on the unconverted examples and names each of them.
+	code, out := runEntry(t, check, all...)
+	if code != exitChanges {
+		t.Errorf("%s %s: exit %d, want %d\n%s", check, strings.Join(all, " "), code, exitChanges, out)
+	}
+	for _, f := range all {
+		named := strings.Contains(out, f)
+		if want := slices.Contains(unconverted, f); named != want {
+			t.Errorf("%s output names %s = %v, want %v:\n%s", check, f, named, want, out)
+		}
+	}
+	for f := range convertedExamples {
+		rel := filepath.Join(f, "Dockerfile")
+		if code, out := runEntry(t, check, rel); code != exitOK {
+			t.Errorf("%s %s (already converted): exit %d, want 0\n%s", check, rel, code, out)
+		}
+	}
+
+	// rewrite fixes them, to exactly the examples' rewritten.txt.
+	if code, out := runEntry(t, fix, all...); code != exitOK {
+		t.Fatalf("%s: exit %d, want 0\n%s", fix, code, out)
+	}
+	for _, f := range all {
+		got, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(golden[f]), string(got)); diff != "" {
+			t.Errorf("%s left %s different from its rewritten.txt (-want +got):\n%s", fix, f, diff)
+		}
+	}
+
+	// After the fix, the check passes.
+	if code, out := runEntry(t, check, all...); code != exitOK {
+		t.Errorf("%s after %s: exit %d, want 0\n%s", check, fix, code, out)
+	}
+}
