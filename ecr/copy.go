@@ -1,0 +1,366 @@
+package ecr
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// Annotations of an index the mirror builds from a platform subset: they let
+// a later run see that the subset is up to date without pulling the source.
+const (
+	annotationSource    = "io.ecrbase.source.digest"
+	annotationPlatforms = "io.ecrbase.platforms"
+)
+
+// rawManifest pushes manifest bytes exactly as read, so digests survive.
+type rawManifest struct {
+	b  []byte
+	mt types.MediaType
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.b, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+
+// copier copies one image: children by digest first, the tag last.
+type copier struct {
+	r   *run
+	p   *plan
+	sem chan struct{} // bounds the blobs in flight for the image
+
+	mu sync.Mutex // guards the counters in p.res and p.pushed
+}
+
+// copy copies p's image and returns the digest the target now has.
+func (r *run) copy(p *plan) (string, error) {
+	ctx := p.ctx
+	c := &copier{r: r, p: p, sem: make(chan struct{}, r.o.BlobJobs)}
+	ref := p.src.readRef()
+	desc, err := r.src.Get(ctx, ref) // counted pull
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", ref, r.book.sourceError(p.readHost, err))
+	}
+	raw, mt := desc.Manifest, desc.MediaType
+	if mt.IsIndex() {
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+		if err != nil {
+			return "", fmt.Errorf("parsing index %s: %w", ref, err)
+		}
+		children := idx.Manifests
+		if len(r.platforms) > 0 {
+			children = selectPlatforms(idx.Manifests, r.platforms)
+			if len(children) == 0 {
+				return "", fmt.Errorf("%s: %w %s (it has %s)", ref, ErrNoPlatform,
+					platformList(r.platforms), strings.Join(platformsOf(idx.Manifests), ","))
+			}
+			if raw, err = subsetIndex(idx, children, desc.Digest, r.platforms); err != nil {
+				return "", err
+			}
+			d, _, _ := v1.SHA256(bytes.NewReader(raw))
+			r.warn(p, fmt.Sprintf("copying platforms %s only: the index in ECR is %s, not the source's %s",
+				platformList(r.platforms), d, desc.Digest))
+		}
+		p.res.Platforms = platformsOf(children)
+		if err := c.children(ctx, children); err != nil {
+			return "", err
+		}
+	} else {
+		if err := c.blobs(ctx, ref, raw, mt); err != nil {
+			return "", err
+		}
+		c.p.pushed = append(c.p.pushed, desc.Descriptor)
+	}
+
+	digest, _, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		return "", err
+	}
+	top := rawManifest{b: raw, mt: mt}
+	// Everything the manifest refers to is in ECR now; the tag comes last.
+	if p.src.tag == "" || p.src.digest != "" {
+		if err := c.put(ctx, p.tgtRepo.Digest(digest.String()), top); err != nil {
+			return "", err
+		}
+	}
+	if p.src.tag != "" {
+		if err := c.put(ctx, p.tgtRepo.Tag(p.src.tag), top); err != nil {
+			return "", err
+		}
+		r.em.emit(Event{Image: p.img.Source, Kind: "tag", Digest: digest.String(), Message: p.res.Target})
+	}
+	return digest.String(), nil
+}
+
+// children copies the manifests of an index that ECR lacks. ECR is asked
+// first (a free HEAD each), so only missing platforms cost a counted pull.
+func (c *copier) children(ctx context.Context, descs []v1.Descriptor) error {
+	r, p := c.r, c.p
+	missing := make([]bool, len(descs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.o.BlobJobs)
+	for i, d := range descs {
+		g.Go(func() error {
+			_, err := r.tgtGet.Head(gctx, p.tgtRepo.Digest(d.Digest.String()))
+			switch {
+			case notFound(err):
+				missing[i] = true
+			case err != nil:
+				return fmt.Errorf("checking %s in ECR: %w", d.Digest, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	n := 0
+	for i, d := range descs {
+		if missing[i] {
+			n++
+		}
+		if d.MediaType.IsImage() && (d.Platform == nil || d.Platform.OS != "unknown") {
+			c.mu.Lock()
+			p.pushed = append(p.pushed, d)
+			c.mu.Unlock()
+		}
+	}
+	// The index told how many platform pulls are left to make; refuse now
+	// rather than run out halfway.
+	if q := r.book.quota(p.readHost); q != nil && n > q.Remaining {
+		return fmt.Errorf("%w on %s: the index needs %d more counted pulls for its manifests, quota seen: %s",
+			ErrPullBudget, p.readHost, n, q)
+	}
+
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(r.o.BlobJobs)
+	for i, d := range descs {
+		if missing[i] {
+			g.Go(func() error { return c.manifest(gctx, d) })
+		}
+	}
+	return g.Wait()
+}
+
+// manifest copies one child manifest and what it refers to, by digest.
+func (c *copier) manifest(ctx context.Context, d v1.Descriptor) error {
+	r, p := c.r, c.p
+	ref := p.src.read.Digest(d.Digest.String())
+	desc, err := r.src.Get(ctx, ref) // counted pull
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", ref, r.book.sourceError(p.readHost, err))
+	}
+	if desc.MediaType.IsIndex() {
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+		if err != nil {
+			return fmt.Errorf("parsing index %s: %w", ref, err)
+		}
+		if err := c.children(ctx, idx.Manifests); err != nil {
+			return err
+		}
+	} else if err := c.blobs(ctx, ref, desc.Manifest, desc.MediaType); err != nil {
+		return err
+	}
+	return c.put(ctx, p.tgtRepo.Digest(d.Digest.String()), rawManifest{b: desc.Manifest, mt: desc.MediaType})
+}
+
+func (c *copier) put(ctx context.Context, ref name.Reference, m rawManifest) error {
+	if err := c.r.tgtPut.Put(ctx, ref, m); err != nil {
+		return fmt.Errorf("writing %s to ECR: %w", ref.Identifier(), err)
+	}
+	c.mu.Lock()
+	c.p.res.Manifests++
+	c.mu.Unlock()
+	if _, isTag := ref.(name.Tag); !isTag {
+		c.r.em.emit(Event{Image: c.p.img.Source, Kind: "manifest", Digest: ref.Identifier(), Bytes: int64(len(m.b))})
+	}
+	return nil
+}
+
+// blobs copies the config and layers of an image manifest, in parallel.
+func (c *copier) blobs(ctx context.Context, ref name.Reference, raw []byte, mt types.MediaType) error {
+	if mt.IsSchema1() {
+		return fmt.Errorf("%s: schema 1 manifests (%s) are not supported", ref, mt)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("parsing manifest %s (%s): %w", ref, mt, err)
+	}
+	var descs []v1.Descriptor
+	if m.Config.Digest.Hex != "" {
+		descs = append(descs, m.Config)
+	}
+	descs = append(descs, m.Layers...)
+	g, gctx := errgroup.WithContext(ctx)
+	for _, d := range descs {
+		g.Go(func() error {
+			select {
+			case c.sem <- struct{}{}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			defer func() { <-c.sem }()
+			return c.blob(gctx, d)
+		})
+	}
+	return g.Wait()
+}
+
+// blob streams one blob from the source to ECR; go-containerregistry skips
+// it when ECR has it already.
+func (c *copier) blob(ctx context.Context, d v1.Descriptor) error {
+	r, p := c.r, c.p
+	sb := &srcBlob{ctx: ctx, src: r.src, ref: p.src.read.Digest(d.Digest.String()), desc: d}
+	l, err := partial.CompressedToLayer(sb)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := r.tgtPut.Upload(ctx, p.tgtRepo, l); err != nil {
+		// A failed source read surfaces as a failed upload; name the real cause.
+		if rerr := sb.readErr(); rerr != nil {
+			return fmt.Errorf("copying blob %s: reading %s: %w", d.Digest, sb.ref, r.book.sourceError(p.readHost, rerr))
+		}
+		return fmt.Errorf("copying blob %s to ECR: %w", d.Digest, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !sb.opened.Load() {
+		p.res.BlobsSkipped++
+		return nil
+	}
+	p.res.BlobsCopied++
+	p.res.Bytes += sb.n.Load()
+	r.em.emit(Event{Image: p.img.Source, Kind: "blob", Digest: d.Digest.String(), Bytes: d.Size, Elapsed: time.Since(start)})
+	return nil
+}
+
+// srcBlob is a source blob read lazily: it is only opened when ECR lacks it.
+type srcBlob struct {
+	ctx    context.Context
+	src    *remote.Puller
+	ref    name.Digest
+	desc   v1.Descriptor
+	opened atomic.Bool
+	n      atomic.Int64
+	err    atomic.Pointer[error] // last source read error, EOF aside
+}
+
+func (b *srcBlob) readErr() error {
+	if e := b.err.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+func (b *srcBlob) Digest() (v1.Hash, error)            { return b.desc.Digest, nil }
+func (b *srcBlob) Size() (int64, error)                { return b.desc.Size, nil }
+func (b *srcBlob) MediaType() (types.MediaType, error) { return b.desc.MediaType, nil }
+
+// Compressed opens the source blob; the reader verifies the digest at EOF.
+func (b *srcBlob) Compressed() (io.ReadCloser, error) {
+	l, err := b.src.Layer(b.ctx, b.ref)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		b.err.Store(&err)
+		return nil, err
+	}
+	b.opened.Store(true)
+	return &countReader{ReadCloser: rc, b: b}, nil
+}
+
+type countReader struct {
+	io.ReadCloser
+	b *srcBlob
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.b.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		c.b.err.Store(&err)
+	}
+	return n, err
+}
+
+// selectPlatforms keeps the descriptors of the wanted platforms. A wanted
+// platform without a variant matches every variant; arm64 and arm64/v8 are
+// the same platform.
+func selectPlatforms(descs []v1.Descriptor, want []v1.Platform) []v1.Descriptor {
+	var out []v1.Descriptor
+	for _, d := range descs {
+		if d.Platform == nil {
+			continue
+		}
+		for _, w := range want {
+			if d.Platform.OS != w.OS || d.Platform.Architecture != w.Architecture {
+				continue
+			}
+			dv, wv := d.Platform.Variant, w.Variant
+			if w.Architecture == "arm64" {
+				dv, wv = strings.TrimPrefix(dv, "v8"), strings.TrimPrefix(wv, "v8")
+			}
+			if wv == "" || dv == wv {
+				out = append(out, d)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// subsetIndex builds the index of a platform subset, recording where it
+// came from. The encoding is deterministic, so concurrent runs agree on the
+// digest.
+func subsetIndex(idx *v1.IndexManifest, children []v1.Descriptor, src v1.Hash, platforms []v1.Platform) ([]byte, error) {
+	n := *idx
+	n.Manifests = children
+	n.Annotations = map[string]string{}
+	for k, v := range idx.Annotations {
+		n.Annotations[k] = v
+	}
+	n.Annotations[annotationSource] = src.String()
+	n.Annotations[annotationPlatforms] = platformList(platforms)
+	b, err := json.Marshal(&n)
+	if err != nil {
+		return nil, fmt.Errorf("encoding platform subset index: %w", err)
+	}
+	return b, nil
+}
+
+// platformsOf lists the platforms of descriptors, leaving out attestations
+// (unknown/unknown).
+func platformsOf(descs []v1.Descriptor) []string {
+	var out []string
+	for _, d := range descs {
+		if d.Platform != nil && d.Platform.OS != "unknown" {
+			out = append(out, d.Platform.String())
+		}
+	}
+	return out
+}
+
+func platformList(ps []v1.Platform) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	sort.Strings(s)
+	return strings.Join(s, ",")
+}

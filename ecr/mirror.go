@@ -1,0 +1,476 @@
+package ecr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/errgroup"
+)
+
+// run is one Mirror call.
+type run struct {
+	o         *Options
+	red       *redactor
+	em        *emitter
+	book      *book
+	auth      *ecrAuth
+	mirrors   map[string]mirror
+	platforms []v1.Platform
+
+	registry string // ECR host, as named in reports
+	pushRepo func(string) (name.Repository, error)
+
+	src    *remote.Puller // source registries
+	tgtGet *remote.Puller // ECR, reads
+	tgtPut *remote.Pusher // ECR, writes
+
+	repos sync.Map // repository name -> *repoOnce
+}
+
+// plan is one image's state between planning and copying.
+type plan struct {
+	img      Image
+	res      *Result
+	src      source
+	ic       *imageCtx
+	ctx      context.Context
+	tgtRepo  name.Repository
+	tgtRef   name.Reference // tag, or digest when the source has no tag
+	srcDesc  *v1.Descriptor
+	tgtDesc  *v1.Descriptor
+	readHost string
+	err      error
+	start    time.Time
+	pushed   []v1.Descriptor // image manifests of the copy, for the scan gate
+}
+
+// Mirror copies images into ECR. For each image it HEADs the source (free on
+// Docker Hub) and the ECR tag; an up-to-date image costs no GET on the source.
+// Missing images are copied, and stale ones (the upstream tag moved) updated
+// unless WithNoUpdate. Manifests are copied byte for byte so digests survive,
+// blobs stream from source to ECR and are skipped when ECR has them, and the
+// tag is written last. Repositories are created as needed.
+//
+// The report always describes every image. The error is a *MirrorError when
+// some images failed (the others were still mirrored), or another error when
+// nothing could be attempted (no region, no registry login). In a dry run
+// nothing is written, no counted pull is spent, and per-image problems are
+// reported in the report only.
+func Mirror(ctx context.Context, images []Image, opts ...Option) (*Report, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{o: o, red: &redactor{}, book: newBook(), mirrors: map[string]mirror{}}
+	r.red.add(dockerHubSecrets(o.getenv)...)
+	r.em = &emitter{w: o.Progress, log: o.Logger, fn: o.OnEvent, red: r.red}
+	rep, err := r.mirror(ctx, images)
+	if err != nil {
+		return rep, r.red.err(err)
+	}
+	return rep, nil
+}
+
+func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
+	o := r.o
+	for reg, u := range o.Mirrors {
+		m, err := parseMirror(reg, u, o.Insecure)
+		if err != nil {
+			return nil, err
+		}
+		r.mirrors[canonicalRegistry(reg)] = m
+	}
+	for _, p := range o.Platforms {
+		pl, err := parsePlatform(p)
+		if err != nil {
+			return nil, err
+		}
+		r.platforms = append(r.platforms, pl)
+	}
+
+	cfg, err := awsConfig(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Region == "" {
+		return nil, ErrNoRegion
+	}
+	if o.api == nil {
+		o.api = newAPI(cfg)
+	}
+	rep := &Report{Region: cfg.Region, DryRun: o.DryRun, Images: []Result{}}
+
+	// The account names the registry to log in to. Without one from the
+	// options or the environment, the token's proxyEndpoint names the
+	// caller's own registry, so no STS call is needed.
+	account := ""
+	if o.Account != "" || o.getenv("AWS_ACCOUNT_ID") != "" || o.getenv("CODEBUILD_BUILD_ARN") != "" {
+		if account, _, err = resolveAccount(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	r.auth = &ecrAuth{api: o.api, account: account, red: r.red, minLife: o.tokenMinLife, now: time.Now}
+	host, err := r.auth.login(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.registry = host
+	rep.Registry = host
+	rep.Account, _, _ = strings.Cut(host, ".")
+	if account != "" {
+		rep.Account = account
+	}
+
+	if err := r.transports(); err != nil {
+		return nil, err
+	}
+
+	plans := r.plans(ctx, images)
+	rep.Images = make([]Result, len(plans))
+	r.each(plans, func(p *plan) { r.planImage(p) })
+	r.budget(plans)
+
+	if !o.DryRun {
+		r.each(plans, func(p *plan) { r.act(p) })
+	}
+
+	var failed []error
+	for i, p := range plans {
+		p.res.PullsUsed = int(p.ic.pulls.Load())
+		if p.err != nil {
+			p.res.Action, p.res.Digest = Fail, p.res.TargetDigest
+			p.res.Error = r.red.String(p.err.Error())
+			failed = append(failed, &imageError{source: p.img.Source, err: p.err, red: r.red})
+		}
+		rep.Images[i] = *p.res
+		rep.PullsNeeded += p.res.PullsNeeded
+		rep.PullsUsed += p.res.PullsUsed
+	}
+	rep.Quotas = r.book.all()
+	rep.Failed = len(failed)
+	if len(failed) > 0 && !o.DryRun {
+		return rep, &MirrorError{Total: len(plans), Images: failed}
+	}
+	return rep, nil
+}
+
+// transports builds the source and ECR clients.
+func (r *run) transports() error {
+	o := r.o
+	base := func() http.RoundTripper { return remote.DefaultTransport.(*http.Transport).Clone() }
+
+	srcSchemes := schemes{explicit: map[string]string{}, insecure: map[string]bool{}}
+	for _, h := range o.Insecure {
+		srcSchemes.insecure[h] = true
+	}
+	for _, m := range r.mirrors {
+		srcSchemes.explicit[m.host] = m.scheme
+	}
+	keychain := o.Keychain
+	if keychain == nil {
+		keychain = authn.NewMultiKeychain(envKeychain{getenv: o.getenv}, authn.DefaultKeychain)
+	}
+	var err error
+	r.src, err = remote.NewPuller(
+		remote.WithTransport(&sourceTransport{inner: guard{inner: base(), schemes: srcSchemes}, book: r.book, o: o, emit: r.em.emit}),
+		remote.WithAuthFromKeychain(keychain),
+		remote.WithRetryBackoff(o.backoff),
+		remote.WithRetryPredicate(retryable(false)),
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusInternalServerError,
+			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+		remote.WithUserAgent("ecrbase"),
+	)
+	if err != nil {
+		return fmt.Errorf("configuring source client: %w", err)
+	}
+
+	pushHost, scheme := r.registry, "https"
+	if o.RegistryEndpoint != "" {
+		u, _ := url.Parse(o.RegistryEndpoint)
+		pushHost, scheme = u.Host, u.Scheme
+	}
+	var nameOpts []name.Option
+	if scheme == "http" {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	r.pushRepo = func(repo string) (name.Repository, error) {
+		return name.NewRepository(pushHost+"/"+repo, nameOpts...)
+	}
+	tgtOpts := []remote.Option{
+		remote.WithTransport(guard{inner: base(), schemes: schemes{explicit: map[string]string{pushHost: scheme}}}),
+		remote.WithAuth(r.auth),
+		remote.WithRetryBackoff(o.backoff),
+		remote.WithRetryPredicate(retryable(true)),
+		remote.WithJobs(o.BlobJobs),
+		remote.WithUserAgent("ecrbase"),
+	}
+	if r.tgtGet, err = remote.NewPuller(tgtOpts...); err != nil {
+		return fmt.Errorf("configuring ECR client: %w", err)
+	}
+	if r.tgtPut, err = remote.NewPusher(tgtOpts...); err != nil {
+		return fmt.Errorf("configuring ECR client: %w", err)
+	}
+	return nil
+}
+
+// plans dedupes the images and prepares a result for each.
+func (r *run) plans(ctx context.Context, images []Image) []*plan {
+	seen := map[Image]bool{}
+	var plans []*plan
+	for _, img := range images {
+		if seen[img] {
+			continue
+		}
+		seen[img] = true
+		p := &plan{img: img, res: &Result{Source: img.Source, Repository: img.Repository}}
+		p.ctx, p.ic = withImage(ctx, img.Source)
+		plans = append(plans, p)
+	}
+	return plans
+}
+
+// each runs f over the plans, Jobs at a time.
+func (r *run) each(plans []*plan, f func(*plan)) {
+	var g errgroup.Group
+	g.SetLimit(r.o.Jobs)
+	for _, p := range plans {
+		g.Go(func() error { f(p); return nil })
+	}
+	_ = g.Wait()
+}
+
+func (r *run) fail(p *plan, err error) {
+	p.err = err
+	r.em.emit(Event{Image: p.img.Source, Kind: "error", Message: err.Error()})
+}
+
+func (r *run) warn(p *plan, msg string) {
+	msg = r.red.String(msg)
+	p.res.Warnings = append(p.res.Warnings, msg)
+	r.em.emit(Event{Image: p.img.Source, Kind: "warning", Message: msg})
+}
+
+// planImage HEADs the source and the ECR target and decides what to do.
+func (r *run) planImage(p *plan) {
+	ctx, res := p.ctx, p.res
+	var err error
+	res.Status, res.Action = Unresolved, Fail
+	if p.src, err = parseSource(p.img.Source, r.mirrors); err != nil {
+		r.fail(p, err)
+		return
+	}
+	if p.tgtRepo, err = r.pushRepo(p.img.Repository); err != nil {
+		r.fail(p, fmt.Errorf("repository %q: %w", p.img.Repository, err))
+		return
+	}
+	if p.src.tag != "" {
+		p.tgtRef = p.tgtRepo.Tag(p.src.tag)
+		res.Target = r.registry + "/" + p.img.Repository + ":" + p.src.tag
+	} else {
+		p.tgtRef = p.tgtRepo.Digest(p.src.digest)
+		res.Target = r.registry + "/" + p.img.Repository + "@" + p.src.digest
+	}
+	p.readHost = p.src.read.RegistryStr()
+
+	srcDesc, srcErr := r.src.Head(ctx, p.src.readRef())
+	res.Quota = r.book.quota(p.readHost)
+	tgtDesc, err := r.tgtGet.Head(ctx, p.tgtRef)
+	if err != nil && !notFound(err) {
+		r.fail(p, fmt.Errorf("checking %s in ECR: %w", res.Target, err))
+		return
+	}
+	p.tgtDesc = tgtDesc
+	if tgtDesc != nil {
+		res.TargetDigest = tgtDesc.Digest.String()
+	}
+
+	switch {
+	case p.src.digest != "" && tgtDesc != nil && tgtDesc.Digest.String() == p.src.digest:
+		// A pinned digest ECR already has needs nothing from the source.
+		res.Status, res.Action, res.Digest = UpToDate, None, p.src.digest
+		if srcDesc != nil {
+			res.SourceDigest, res.MediaType = srcDesc.Digest.String(), string(srcDesc.MediaType)
+		}
+	case srcErr != nil:
+		srcErr = r.book.sourceError(p.readHost, srcErr)
+		if tgtDesc != nil && unreachable(srcErr) {
+			res.Action, res.Digest = Keep, tgtDesc.Digest.String()
+			r.warn(p, fmt.Sprintf("source unreachable (%v); keeping %s at %s in ECR", srcErr, res.Target, res.Digest))
+			break
+		}
+		if unreachable(srcErr) {
+			srcErr = fmt.Errorf("%w: %w", ErrSourceUnreachable, srcErr)
+		}
+		r.fail(p, fmt.Errorf("reading %s: %w", p.src.readRef(), srcErr))
+		return
+	default:
+		p.srcDesc = srcDesc
+		res.SourceDigest, res.MediaType = srcDesc.Digest.String(), string(srcDesc.MediaType)
+		switch {
+		case tgtDesc == nil:
+			res.Status, res.Action = Missing, Copy
+		case r.upToDate(p):
+			res.Status, res.Action, res.Digest = UpToDate, None, tgtDesc.Digest.String()
+		case r.o.NoUpdate:
+			res.Status, res.Action, res.Digest = Stale, Keep, tgtDesc.Digest.String()
+			r.warn(p, fmt.Sprintf("upstream %s is now %s; keeping %s in ECR (no-update)", p.src.readRef(), res.SourceDigest, res.Digest))
+		default:
+			res.Status, res.Action = Stale, Update
+		}
+		if res.Action == Copy || res.Action == Update {
+			res.PullsNeeded, res.PullsEstimate = r.pullsNeeded(p)
+			if len(r.platforms) == 0 || !srcDesc.MediaType.IsIndex() {
+				res.Digest = res.SourceDigest
+			}
+		}
+	}
+	msg := fmt.Sprintf("action %s, %d counted pulls needed", res.Action, res.PullsNeeded)
+	if res.Quota != nil {
+		msg += ", quota " + res.Quota.String()
+	}
+	r.em.emit(Event{Image: p.img.Source, Kind: "plan", Status: string(res.Status), Digest: res.SourceDigest, Message: msg})
+}
+
+// upToDate compares the ECR tag with the source. A platform subset is a new
+// index, so it is compared through the source digest recorded in it.
+func (r *run) upToDate(p *plan) bool {
+	if p.tgtDesc.Digest == p.srcDesc.Digest {
+		return true
+	}
+	if len(r.platforms) == 0 || !p.srcDesc.MediaType.IsIndex() || !p.tgtDesc.MediaType.IsIndex() {
+		return false
+	}
+	idx, err := r.targetIndex(p)
+	if err != nil {
+		return false
+	}
+	return idx.Annotations[annotationSource] == p.srcDesc.Digest.String() &&
+		idx.Annotations[annotationPlatforms] == platformList(r.platforms)
+}
+
+// targetIndex reads the index ECR has for the target; ECR reads are free.
+func (r *run) targetIndex(p *plan) (*v1.IndexManifest, error) {
+	d, err := r.tgtGet.Get(p.ctx, p.tgtRef)
+	if err != nil {
+		return nil, err
+	}
+	return v1.ParseIndexManifest(strings.NewReader(string(d.Manifest)))
+}
+
+// pullsNeeded counts the manifest GETs a copy costs: one for the manifest,
+// plus one per platform of an index.
+func (r *run) pullsNeeded(p *plan) (n int, estimate bool) {
+	if !p.srcDesc.MediaType.IsIndex() {
+		return 1, false
+	}
+	if len(r.platforms) > 0 {
+		return 1 + len(r.platforms), false
+	}
+	// What ECR has now is the best guess of how many platforms the new index
+	// has; reading it costs nothing.
+	if p.tgtDesc != nil && p.tgtDesc.MediaType.IsIndex() {
+		if idx, err := r.targetIndex(p); err == nil && len(idx.Manifests) > 0 {
+			return 1 + len(idx.Manifests), true
+		}
+	}
+	return 2, true
+}
+
+// budget refuses, before any counted pull, the copies from a registry whose
+// remaining quota is smaller than what they need.
+func (r *run) budget(plans []*plan) {
+	need := map[string]int{}
+	for _, p := range plans {
+		if p.err == nil && (p.res.Action == Copy || p.res.Action == Update) {
+			need[p.readHost] += p.res.PullsNeeded
+		}
+	}
+	hosts := make([]string, 0, len(need))
+	for h := range need {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, host := range hosts {
+		q := r.book.quota(host)
+		if q == nil || need[host] <= q.Remaining {
+			continue
+		}
+		err := fmt.Errorf("%w on %s: the copies need %d counted pulls, quota seen: %s", ErrPullBudget, host, need[host], q)
+		for _, p := range plans {
+			if p.err == nil && p.readHost == host && (p.res.Action == Copy || p.res.Action == Update) {
+				if r.o.DryRun {
+					r.warn(p, err.Error())
+				} else {
+					r.fail(p, err)
+				}
+			}
+		}
+	}
+}
+
+// act copies an image when the plan says so, then runs the scan gate.
+func (r *run) act(p *plan) {
+	if p.err != nil {
+		return
+	}
+	p.start = time.Now()
+	res := p.res
+	if res.Action != Copy && res.Action != Update {
+		r.done(p)
+		return
+	}
+	r.em.emit(Event{Image: p.img.Source, Kind: "start", Status: string(res.Action), Digest: res.SourceDigest, Message: "to " + res.Target})
+	if err := r.ensureRepository(p.ctx, p.img); err != nil {
+		r.fail(p, err)
+		r.done(p)
+		return
+	}
+	digest, err := r.copy(p)
+	if err != nil {
+		r.fail(p, err)
+		r.done(p)
+		return
+	}
+	res.Digest = digest
+	if r.o.ScanWait {
+		if err := r.scanGate(p); err != nil {
+			r.fail(p, err)
+		}
+	}
+	r.done(p)
+}
+
+func (r *run) done(p *plan) {
+	res := p.res
+	status := map[Action]string{None: "up-to-date", Copy: "copied", Update: "updated", Keep: "kept"}[res.Action]
+	if p.err != nil {
+		// The target keeps what it had, if anything.
+		status, res.Digest = "failed", res.TargetDigest
+	}
+	var elapsed time.Duration
+	if !p.start.IsZero() {
+		elapsed = time.Since(p.start)
+		res.Seconds = elapsed.Seconds()
+	}
+	r.em.emit(Event{Image: p.img.Source, Kind: "done", Status: status, Digest: res.Digest, Bytes: res.Bytes, Elapsed: elapsed,
+		Message: fmt.Sprintf("%s, %d blobs copied, %d skipped, %d counted pulls", res.Target, res.BlobsCopied, res.BlobsSkipped, p.ic.pulls.Load())})
+}
+
+// notFound reports whether a registry answered 404 (unknown manifest or
+// repository).
+func notFound(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}
