@@ -102,8 +102,8 @@ func TestScanGate(t *testing.T) {
 	if s := rep.Images[0].Scan; s == nil || !s.Failed || s.Findings["HIGH"] != 1 || s.Status != "COMPLETE" {
 		t.Errorf("scan = %+v, want COMPLETE with 1 HIGH, failed", s)
 	}
-	if d := head(t, target, high+":1"); d == "" {
-		t.Errorf("the image was not pushed before the scan gate")
+	if d := head(t, target, high+":1"); d == "" || d != rep.Images[0].Digest || rep.Images[0].Action != Copy {
+		t.Errorf("ECR has %q, report digest %q action %s; want the pushed image reported as copied (the gate runs after the push)", d, rep.Images[0].Digest, rep.Images[0].Action)
 	}
 
 	rep, err = Mirror(ctx, []Image{{Source: "docker.io/library/scanned:2", Repository: critical}}, append(testOptions(t, target, h, nil), WithFailOn("CRITICAL"))...)

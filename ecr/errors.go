@@ -20,6 +20,8 @@ var (
 	// ErrSourceUnreachable means the source answered 429 or 5xx, or the
 	// connection failed, while ECR did not have the image.
 	ErrSourceUnreachable = errors.New("source unreachable")
+	// ErrSourceNotFound means the source registry does not have the image.
+	ErrSourceNotFound = errors.New("source image not found")
 	// ErrNoPlatform means an index has none of the requested platforms.
 	ErrNoPlatform = errors.New("no manifest for the requested platforms")
 	// ErrScanFindings means a scan found vulnerabilities at or above the

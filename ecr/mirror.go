@@ -54,6 +54,7 @@ type plan struct {
 	err      error
 	start    time.Time
 	pushed   []v1.Descriptor // image manifests of the copy, for the scan gate
+	written  bool            // the target was written: a later failure (scan) keeps the new digest
 }
 
 // Mirror copies images into ECR. For each image it HEADs the source (free on
@@ -111,6 +112,9 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 		o.api = newAPI(cfg)
 	}
 	rep := &Report{Region: cfg.Region, DryRun: o.DryRun, Images: []Result{}}
+	if len(images) == 0 {
+		return rep, nil
+	}
 
 	// The account names the registry to log in to. Without one from the
 	// options or the environment, the token's proxyEndpoint names the
@@ -150,7 +154,9 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 	for i, p := range plans {
 		p.res.PullsUsed = int(p.ic.pulls.Load())
 		if p.err != nil {
-			p.res.Action, p.res.Digest = Fail, p.res.TargetDigest
+			if !p.written {
+				p.res.Action, p.res.Digest = Fail, p.res.TargetDigest
+			}
 			p.res.Error = r.red.String(p.err.Error())
 			failed = append(failed, &imageError{source: p.img.Source, err: p.err, red: r.red})
 		}
@@ -191,6 +197,9 @@ func (r *run) transports() error {
 		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusInternalServerError,
 			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
 		remote.WithUserAgent("ecrbase"),
+		// The puller caps concurrent blob reads at its jobs; every image's
+		// blob streams share it.
+		remote.WithJobs(o.Jobs*o.BlobJobs),
 	)
 	if err != nil {
 		return fmt.Errorf("configuring source client: %w", err)
@@ -310,10 +319,13 @@ func (r *run) planImage(p *plan) {
 			r.warn(p, fmt.Sprintf("source unreachable (%v); keeping %s at %s in ECR", srcErr, res.Target, res.Digest))
 			break
 		}
-		if unreachable(srcErr) {
+		switch {
+		case unreachable(srcErr):
 			srcErr = fmt.Errorf("%w: %w", ErrSourceUnreachable, srcErr)
+		case notFound(srcErr):
+			srcErr = fmt.Errorf("%w (%w)", ErrSourceNotFound, srcErr)
 		}
-		r.fail(p, fmt.Errorf("reading %s: %w", p.src.readRef(), srcErr))
+		r.fail(p, fmt.Errorf("reading %s: %w", p.srcName(), srcErr))
 		return
 	default:
 		p.srcDesc = srcDesc
@@ -341,6 +353,14 @@ func (r *run) planImage(p *plan) {
 		msg += ", quota " + res.Quota.String()
 	}
 	r.em.emit(Event{Image: p.img.Source, Kind: "plan", Status: string(res.Status), Digest: res.SourceDigest, Message: msg})
+}
+
+// srcName names the source as given, and the mirror it is read through.
+func (p *plan) srcName() string {
+	if p.src.read.RegistryStr() != p.src.canonical.RegistryStr() {
+		return p.img.Source + " via " + p.src.read.RegistryStr()
+	}
+	return p.img.Source
 }
 
 // upToDate compares the ECR tag with the source. A platform subset is a new
@@ -443,7 +463,7 @@ func (r *run) act(p *plan) {
 		r.done(p)
 		return
 	}
-	res.Digest = digest
+	res.Digest, p.written = digest, true
 	if r.o.ScanWait {
 		if err := r.scanGate(p); err != nil {
 			r.fail(p, err)
@@ -456,8 +476,11 @@ func (r *run) done(p *plan) {
 	res := p.res
 	status := map[Action]string{None: "up-to-date", Copy: "copied", Update: "updated", Keep: "kept"}[res.Action]
 	if p.err != nil {
-		// The target keeps what it had, if anything.
-		status, res.Digest = "failed", res.TargetDigest
+		status = "failed"
+		if !p.written {
+			// The target keeps what it had, if anything.
+			res.Digest = res.TargetDigest
+		}
 	}
 	var elapsed time.Duration
 	if !p.start.IsZero() {

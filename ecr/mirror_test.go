@@ -441,6 +441,9 @@ func TestMirrorDryRun(t *testing.T) {
 			t.Errorf("dry run %s = %+v, want %+v", images[i].Source, got[i], want[i])
 		}
 	}
+	if e := rep.Images[3].Error; !strings.Contains(e, "docker.io/library/gone:1 via 127.0.0.1:") || !strings.Contains(e, ErrSourceNotFound.Error()) {
+		t.Errorf("unresolved image error = %q, want the reference, the mirror and %q", e, ErrSourceNotFound)
+	}
 	if rep.Images[1].TargetDigest == "" || rep.Images[1].TargetDigest == moved {
 		t.Errorf("stale target digest = %q, want the old one", rep.Images[1].TargetDigest)
 	}

@@ -30,7 +30,7 @@ const (
 	Copy   Action = "copy"   // missing in ECR
 	Update Action = "update" // stale, copied over
 	Keep   Action = "keep"   // stale with NoUpdate, or unresolved while ECR has the tag
-	Fail   Action = "fail"   // unresolved and not in ECR, or an error on the way
+	Fail   Action = "fail"   // unresolved and not in ECR, or an error before the target was written
 )
 
 // Result is the outcome for one image.
