@@ -400,8 +400,8 @@ func runEntry(t *testing.T, entry string, files ...string) (code int, output str
 }
 
 // hookEnv makes the hooks run as on a developer's machine with no AWS access:
-// no configuration files, no instance metadata, and an ECR endpoint that
-// refuses connections. The check must not need any of it.
+// no configuration files, no instance metadata, and ECR and STS endpoints
+// that refuse connections. The hooks must not need any of it.
 func hookEnv(t *testing.T) {
 	for _, kv := range os.Environ() {
 		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "ECRBASE_") || strings.HasPrefix(name, "AWS_") {
@@ -414,87 +414,149 @@ func hookEnv(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:1")
 	t.Setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1")
-	// The rewrite writes this region as ARG AWS_REGION's default, as the
-	// examples' rewritten.txt were generated with.
-	t.Setenv("AWS_REGION", "us-east-1")
 }
 
-// convertedExamples are the examples that already pull from ECR.
-var convertedExamples = map[string]bool{"already-converted": true}
-
-func TestHooksOnExamples(t *testing.T) {
-	hooks := readHooks(t)
-	hookEnv(t)
-
-	// A copy of the examples' Dockerfiles, as a repository would hold them.
-	repo := t.TempDir()
-	dirs, err := filepath.Glob("examples/*/Dockerfile")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no examples: %v", err)
+// exampleRepo copies examples/<name> into a new directory laid out as an
+// application repository (its .ecrbase.yaml, if any, at the root) and
+// returns that directory, the Dockerfiles in it relative to it, and for each
+// the expected rewrite (the rewritten.txt beside it).
+func exampleRepo(t *testing.T, names ...string) (repo string, files []string, want map[string][]byte) {
+	t.Helper()
+	repo = t.TempDir()
+	if err := os.Mkdir(filepath.Join(repo, ".git"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	var all, unconverted []string
-	golden := map[string][]byte{}
-	for _, df := range dirs {
-		name := filepath.Base(filepath.Dir(df))
-		data, err := os.ReadFile(df)
+	want = map[string][]byte{}
+	for _, name := range names {
+		src := filepath.Join("examples", name)
+		dst := repo
+		if len(names) > 1 {
+			dst = filepath.Join(repo, name)
+		}
+		if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+			t.Fatal(err)
+		}
+		found, err := rewrite.Discover([]string{src})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := os.ReadFile(filepath.Join(filepath.Dir(df), "rewritten.txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel := filepath.Join(name, "Dockerfile")
-		if err := os.MkdirAll(filepath.Join(repo, name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(repo, rel), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, rel)
-		golden[rel] = want
-		if !convertedExamples[name] {
-			unconverted = append(unconverted, rel)
+		for _, f := range found {
+			rel, err := filepath.Rel(src, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel = filepath.Join(strings.TrimPrefix(dst, repo), rel)
+			rel = strings.TrimPrefix(rel, string(filepath.Separator))
+			b, err := os.ReadFile(filepath.Join(filepath.Dir(f), "rewritten.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, rel)
+			want[rel] = b
 		}
 	}
-	t.Chdir(repo)
+	return repo, files, want
+}
 
+// exampleNames lists examples/*: the directories holding a Dockerfile.
+func exampleNames(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if found, err := rewrite.Discover([]string{filepath.Join("examples", e.Name())}); err == nil && len(found) > 0 {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("no examples")
+	}
+	return names
+}
+
+// checkHooks runs the hooks on files in the current directory, as a commit
+// touching them would: check fails exactly on the files that are not yet
+// converted and names them, rewrite turns each into its expected rewrite,
+// and check then passes.
+func checkHooks(t *testing.T, hooks map[string]hook, files []string, want map[string][]byte) {
+	t.Helper()
 	check, fix := hooks["ecrbase-check"].Entry, hooks["ecrbase-rewrite"].Entry
-
-	// check fails on the unconverted examples and names each of them.
-	code, out := runEntry(t, check, all...)
-	if code != exitChanges {
-		t.Errorf("%s %s: exit %d, want %d\n%s", check, strings.Join(all, " "), code, exitChanges, out)
+	var unconverted []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, want[f]) {
+			unconverted = append(unconverted, f)
+		}
 	}
-	for _, f := range all {
-		named := strings.Contains(out, f)
-		if want := slices.Contains(unconverted, f); named != want {
+
+	wantCode := exitChanges
+	if len(unconverted) == 0 {
+		wantCode = exitOK
+	}
+	code, out := runEntry(t, check, files...)
+	if code != wantCode {
+		t.Errorf("%s %s: exit %d, want %d\n%s", check, strings.Join(files, " "), code, wantCode, out)
+	}
+	for _, f := range files {
+		if named, want := strings.Contains(out, f), slices.Contains(unconverted, f); named != want {
 			t.Errorf("%s output names %s = %v, want %v:\n%s", check, f, named, want, out)
 		}
 	}
-	for f := range convertedExamples {
-		rel := filepath.Join(f, "Dockerfile")
-		if code, out := runEntry(t, check, rel); code != exitOK {
-			t.Errorf("%s %s (already converted): exit %d, want 0\n%s", check, rel, code, out)
-		}
-	}
 
-	// rewrite fixes them, to exactly the examples' rewritten.txt.
-	if code, out := runEntry(t, fix, all...); code != exitOK {
+	if code, out := runEntry(t, fix, files...); code != exitOK {
 		t.Fatalf("%s: exit %d, want 0\n%s", fix, code, out)
 	}
-	for _, f := range all {
+	for _, f := range files {
 		got, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(string(golden[f]), string(got)); diff != "" {
+		if diff := cmp.Diff(string(want[f]), string(got)); diff != "" {
 			t.Errorf("%s left %s different from its rewritten.txt (-want +got):\n%s", fix, f, diff)
 		}
 	}
 
-	// After the fix, the check passes.
-	if code, out := runEntry(t, check, all...); code != exitOK {
+	if code, out := runEntry(t, check, files...); code != exitOK {
 		t.Errorf("%s after %s: exit %d, want 0\n%s", check, fix, code, out)
 	}
+}
+
+func TestHooksOnExamples(t *testing.T) {
+	hooks := readHooks(t)
+	hookEnv(t)
+	var plain []string // examples without their own configuration file
+	for _, name := range exampleNames(t) {
+		t.Run(name, func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join("examples", name, ".ecrbase.yaml")); err == nil {
+				// The repository's file sets the region; nothing else may.
+				t.Setenv("AWS_REGION", "")
+				os.Unsetenv("AWS_REGION")
+			} else {
+				// The region the examples' rewritten.txt were generated with,
+				// written as ARG AWS_REGION's default.
+				t.Setenv("AWS_REGION", "us-east-1")
+				plain = append(plain, name)
+			}
+			repo, files, want := exampleRepo(t, name)
+			t.Chdir(repo)
+			checkHooks(t, hooks, files, want)
+		})
+	}
+
+	// One commit touching several examples at once.
+	t.Run("together", func(t *testing.T) {
+		t.Setenv("AWS_REGION", "us-east-1")
+		repo, files, want := exampleRepo(t, plain...)
+		t.Chdir(repo)
+		checkHooks(t, hooks, files, want)
+	})
 }

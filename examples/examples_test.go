@@ -28,19 +28,24 @@ const goldenName = "rewritten.txt"
 const exampleRegion = "us-east-1"
 
 // exampleDirs returns the example applications: the directories here that
-// hold a Dockerfile.
+// hold a Dockerfile, at any depth.
 func exampleDirs(t *testing.T) []string {
 	t.Helper()
-	matches, err := filepath.Glob(filepath.Join("*", "Dockerfile"))
+	entries, err := os.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(matches) == 0 {
-		t.Fatal("no examples/*/Dockerfile found")
-	}
 	var dirs []string
-	for _, m := range matches {
-		dirs = append(dirs, filepath.Dir(m))
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if files, err := rewrite.Discover([]string{e.Name()}); err == nil && len(files) > 0 {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no example with a Dockerfile found")
 	}
 	return dirs
 }
@@ -53,49 +58,65 @@ func TestExamplesGolden(t *testing.T) {
 	for _, dir := range exampleDirs(t) {
 		t.Run(dir, func(t *testing.T) {
 			t.Parallel()
-			in, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+			if _, err := os.Stat(filepath.Join(dir, ".ecrbase.yaml")); err == nil {
+				t.Skip("has its own .ecrbase.yaml, which only the CLI applies: the main package's tests run it")
+			}
+			files, err := rewrite.Discover([]string{dir})
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := rewrite.Options{Region: exampleRegion}
-			res, err := rewrite.File(filepath.Join(dir, "Dockerfile"), in, opts)
-			if err != nil {
-				t.Fatalf("rewrite.File: %v", err)
-			}
-			for _, w := range res.Warnings {
-				t.Logf("warning: %v", w)
-			}
-
-			golden := filepath.Join(dir, goldenName)
-			if *update {
-				if err := os.WriteFile(golden, res.Output, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./examples -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(res.Output)); diff != "" {
-				t.Errorf("rewrite of %s/Dockerfile differs from %s (-want +got):\n%s", dir, goldenName, diff)
-			}
-
-			if alreadyConverted[dir] {
-				if res.Changed || !bytes.Equal(res.Output, in) {
-					t.Errorf("%s already pulls from ECR but the rewrite changed it", dir)
-				}
-			} else if !res.Changed {
-				t.Errorf("%s: the rewrite changed nothing; an example that needs no conversion shows nothing", dir)
-			}
-
-			// The rewritten example is itself a converted Dockerfile.
-			again, err := rewrite.File(golden, res.Output, opts)
-			if err != nil {
-				t.Fatalf("rewriting the output again: %v", err)
-			}
-			if again.Changed {
-				t.Errorf("rewriting %s again changed it (-first +second):\n%s", golden, cmp.Diff(string(res.Output), string(again.Output)))
+			for _, df := range files {
+				checkGolden(t, dir, df)
 			}
 		})
+	}
+}
+
+// checkGolden rewrites one example Dockerfile and compares the result with
+// the rewritten.txt beside it.
+func checkGolden(t *testing.T, example, df string) {
+	t.Helper()
+	in, err := os.ReadFile(df)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := rewrite.Options{Region: exampleRegion}
+	res, err := rewrite.File(df, in, opts)
+	if err != nil {
+		t.Fatalf("rewrite.File: %v", err)
+	}
+	for _, w := range res.Warnings {
+		t.Logf("warning: %v", w)
+	}
+
+	golden := filepath.Join(filepath.Dir(df), goldenName)
+	if *update {
+		if err := os.WriteFile(golden, res.Output, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./examples -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(res.Output)); diff != "" {
+		t.Errorf("rewrite of %s differs from %s (-want +got):\n%s", df, golden, diff)
+	}
+
+	if alreadyConverted[example] {
+		if res.Changed || !bytes.Equal(res.Output, in) {
+			t.Errorf("%s already pulls from ECR but the rewrite changed it", df)
+		}
+	} else if !res.Changed {
+		t.Errorf("%s: the rewrite changed nothing; an example that needs no conversion shows nothing", df)
+	}
+
+	// The rewritten example is itself a converted Dockerfile.
+	again, err := rewrite.File(golden, res.Output, opts)
+	if err != nil {
+		t.Fatalf("rewriting the output again: %v", err)
+	}
+	if again.Changed {
+		t.Errorf("rewriting %s again changed it (-first +second):\n%s", golden, cmp.Diff(string(res.Output), string(again.Output)))
 	}
 }
