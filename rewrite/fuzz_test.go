@@ -49,6 +49,14 @@ func FuzzFile(f *testing.F) {
 		if !buildkitAccepts(res.Output) {
 			t.Fatalf("output does not parse:\n%s", res.Output)
 		}
+		for _, r := range res.Refs {
+			// A reference that used AWS_ACCOUNT_ID or AWS_REGION without
+			// declaring them was broken before the rewrite declared them;
+			// it may resolve differently now.
+			if r.Status == StatusUnresolved && (strings.Contains(r.Text, "AWS_ACCOUNT_ID") || strings.Contains(r.Text, "AWS_REGION")) {
+				return
+			}
+		}
 		again, err := File("Dockerfile", res.Output, opts)
 		if err != nil {
 			t.Fatalf("rewriting the output: %v\n%s", err, res.Output)
@@ -62,7 +70,7 @@ func FuzzFile(f *testing.F) {
 
 var (
 	insertedLine = regexp.MustCompile(`^(ARG (AWS_ACCOUNT_ID|AWS_REGION(=us-east-1)?)|FROM \S+\.dkr\.ecr\.\S+ AS ecr-\S+)\r?\n$`)
-	tokenSeps    = regexp.MustCompile("[ \t\r\n,=\"']+")
+	tokenSeps    = regexp.MustCompile("[ \t\r\n,=\"'\\\\`]+")
 )
 
 // checkOnlyReferencesChanged aligns input and output lines, drops the
