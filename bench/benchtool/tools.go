@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// The tools, each with the options that suit mirroring Docker Hub images into ECR.
+// Peers read the upstream through the counting proxy by its loopback address; ecrbase
+// reads docker.io through the same proxy with --registry-mirror. All write to the
+// same TLS, htpasswd-protected target at the ECR host name.
+
+func toolByName(bins Bins, name string, jobs int) (Tool, error) {
+	switch name {
+	case "ecrbase":
+		return Tool{
+			Name: "ecrbase",
+			Options: "`ecrbase mirror --image docker.io/REPO:TAG ... --registry-mirror docker.io=http://PROXY " +
+				"--account 123456789012 --region eu-north-1`: one process for the whole list, default `--jobs 4`; " +
+				"registry credentials from moto's GetAuthorizationToken, repositories created through moto's CreateRepository.",
+			Commands: func(h *Harness, imgs []ImageSpec) ([][]string, error) {
+				argv := []string{bins.Ecrbase, "mirror", "--registry-mirror", "docker.io=http://" + h.Stack.Proxy,
+					"--account", account, "--region", benchRegion}
+				for _, img := range imgs {
+					argv = append(argv, "--image", "docker.io/"+img.Ref())
+				}
+				return [][]string{argv}, nil
+			},
+		}, nil
+	case "crane":
+		return Tool{
+			Name: "crane",
+			Options: fmt.Sprintf("`crane copy --jobs %d SRC DST` per image. crane keeps manifests byte-identical and copies every "+
+				"platform of an index; it skips blobs the target has (HEAD). `--jobs` sets how many blobs and child manifests move "+
+				"at once (default GOMAXPROCS, 2 here); 2, 4 and 8 measured alike here (see notes), %d kept. Plain HTTP to the loopback source is automatic.", jobs, jobs),
+			Commands: func(h *Harness, imgs []ImageSpec) ([][]string, error) {
+				var out [][]string
+				for _, img := range imgs {
+					out = append(out, []string{bins.Crane, "copy", "--jobs", fmt.Sprint(jobs),
+						h.Stack.Proxy + "/" + img.Ref(), h.Stack.Target + "/" + targetRepo(img) + ":" + img.Tag})
+				}
+				return out, nil
+			},
+		}, nil
+	case "regctl":
+		return Tool{
+			Name: "regctl",
+			Options: fmt.Sprintf("`regctl image copy --fast SRC DST` per image, with a config file giving the source `tls: disabled` and "+
+				"both hosts `reqConcurrent: %d` (default 3; 2, 4 and 8 measured alike here). `--fast` skips referrer and digest-tag checks "+
+				"when the target already has the digest; regctl compares HEADs of source and target before any GET.", jobs),
+			Commands: func(h *Harness, imgs []ImageSpec) ([][]string, error) {
+				cfg := map[string]any{"hosts": map[string]any{
+					h.Stack.Proxy:  map[string]any{"tls": "disabled", "reqConcurrent": jobs},
+					h.Stack.Target: map[string]any{"user": "AWS", "pass": ecrPassword, "reqConcurrent": jobs},
+				}}
+				b, _ := json.Marshal(cfg)
+				if err := os.WriteFile(filepath.Join(h.Stack.Dir, "regctl.json"), b, 0o600); err != nil {
+					return nil, err
+				}
+				var out [][]string
+				for _, img := range imgs {
+					out = append(out, []string{bins.Regctl, "image", "copy", "--fast",
+						h.Stack.Proxy + "/" + img.Ref(), h.Stack.Target + "/" + targetRepo(img) + ":" + img.Tag})
+				}
+				return out, nil
+			},
+		}, nil
+	case "skopeo":
+		return Tool{
+			Name: "skopeo",
+			Options: "`skopeo copy --all --preserve-digests --quiet --src-tls-verify=false --dest-cert-dir CA docker://SRC docker://DST` " +
+				"per image; credentials from REGISTRY_AUTH_FILE. `--all` copies every platform, `--preserve-digests` refuses any " +
+				"manifest conversion. Per-image copy was measured against `skopeo sync --src yaml` (the `skopeo-sync` row) and chosen as the main skopeo row when faster.",
+			Commands: func(h *Harness, imgs []ImageSpec) ([][]string, error) {
+				var out [][]string
+				for _, img := range imgs {
+					out = append(out, []string{bins.Skopeo, "copy", "--all", "--preserve-digests", "--quiet",
+						"--src-tls-verify=false", "--dest-cert-dir", h.Stack.CertDir,
+						"docker://" + h.Stack.Proxy + "/" + img.Ref(), "docker://" + h.Stack.Target + "/" + targetRepo(img) + ":" + img.Tag})
+				}
+				return out, nil
+			},
+		}, nil
+	case "skopeo-sync":
+		return Tool{
+			Name: "skopeo-sync",
+			Options: "`skopeo sync --src yaml --dest docker --all --preserve-digests --dest-cert-dir CA LIST.yaml TARGET/docker-hub`: " +
+				"one process for the whole list, which skopeo offers instead of a loop.",
+			Commands: func(h *Harness, imgs []ImageSpec) ([][]string, error) {
+				byRepo := map[string][]string{}
+				for _, img := range imgs {
+					byRepo[img.Repo] = append(byRepo[img.Repo], img.Tag)
+				}
+				repos := make([]string, 0, len(byRepo))
+				for r := range byRepo {
+					repos = append(repos, r)
+				}
+				sort.Strings(repos)
+				// sync names the destination by the last path element of each repository,
+				// so every Docker Hub namespace gets its own run into docker-hub/<namespace>.
+				var out [][]string
+				for _, ns := range namespaces(imgs) {
+					var nb strings.Builder
+					fmt.Fprintf(&nb, "%s:\n  tls-verify: false\n  images:\n", h.Stack.Proxy)
+					for _, r := range repos {
+						if strings.HasPrefix(r, ns+"/") {
+							fmt.Fprintf(&nb, "    %s: [%s]\n", r, strings.Join(quoteAll(byRepo[r]), ", "))
+						}
+					}
+					np := filepath.Join(h.Stack.Dir, "skopeo-sync-"+ns+".yaml")
+					if err := os.WriteFile(np, []byte(nb.String()), 0o644); err != nil {
+						return nil, err
+					}
+					out = append(out, []string{bins.Skopeo, "sync", "--src", "yaml", "--dest", "docker", "--all",
+						"--preserve-digests", "--dest-cert-dir", h.Stack.CertDir, np, h.Stack.Target + "/docker-hub/" + ns})
+				}
+				return out, nil
+			},
+		}, nil
+	}
+	return Tool{}, fmt.Errorf("unknown tool %q (ecrbase, crane, regctl, skopeo, skopeo-sync)", name)
+}
+
+func quoteAll(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = fmt.Sprintf("%q", x)
+	}
+	return out
+}
+
+// namespaces lists the Docker Hub namespaces (library, bitnami, ...) of imgs, sorted.
+func namespaces(imgs []ImageSpec) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, img := range imgs {
+		ns, _, _ := strings.Cut(img.Repo, "/")
+		if !seen[ns] {
+			seen[ns] = true
+			out = append(out, ns)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
