@@ -160,17 +160,20 @@ func TestParseOnlyRejectsUnknown(t *testing.T) {
 	}
 }
 
-// shellWord splits a command line into words and operators. It knows
-// quotes, $(...) and the operators a buildspec line uses; it does not expand
-// anything.
+// shellToken splits a command line into words and operators. It knows
+// quotes, $(...) and the operators a buildspec line uses; it expands nothing.
 var shellToken = regexp.MustCompile(`\$\(|\)|\|\||&&|[|;<>]|"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"'|;<>()&]+`)
 
 // ecrbaseInvocations returns the argument lists of every ecrbase command in
-// a shell line, including those inside $(...).
+// a shell line, including those inside $(...) and inside double quotes.
 func ecrbaseInvocations(line string) [][]string {
 	words := shellToken.FindAllString(line, -1)
 	var out [][]string
 	for i, w := range words {
+		if strings.HasPrefix(w, `"`) {
+			out = append(out, ecrbaseInvocations(strings.Trim(w, `"`))...)
+			continue
+		}
 		if w != "ecrbase" {
 			continue
 		}
@@ -184,6 +187,23 @@ func ecrbaseInvocations(line string) [][]string {
 		out = append(out, args)
 	}
 	return out
+}
+
+func TestEcrbaseInvocations(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want [][]string
+	}{
+		{`ecrbase mirror --rewrite .`, [][]string{{"mirror", "--rewrite", "."}}},
+		{`docker build $(ecrbase build-args Dockerfile) --tag "$IMAGE_URI" .`, [][]string{{"build-args", "Dockerfile"}}},
+		{`docker build "$(ecrbase build-args --format docker)" .`, [][]string{{"build-args", "--format", "docker"}}},
+		{`ecrbase images --json > images.json && ecrbase rewrite --check`, [][]string{{"images", "--json"}, {"rewrite", "--check"}}},
+		{`go install ecrbase@${ECRBASE_VERSION}`, nil},
+	} {
+		if got := ecrbaseInvocations(tc.line); !cmp.Equal(got, tc.want) {
+			t.Errorf("ecrbaseInvocations(%q) = %q, want %q", tc.line, got, tc.want)
+		}
+	}
 }
 
 // newApp's commands and flags are package-level values, and urfave/cli v2
