@@ -411,6 +411,7 @@ func (f *file) image(r *Ref, expanded string, unmatched map[string]struct{}) err
 		if err == nil {
 			r.Reference = reference.TagNameOnly(named).String()
 		}
+		r.Upstream, r.Repository = f.upstream(r.Text)
 		return nil
 	}
 	if err != nil {
@@ -444,9 +445,72 @@ func (f *file) image(r *Ref, expanded string, unmatched map[string]struct{}) err
 	if err != nil {
 		return f.errorf(r.Line, "mapping %s to ECR: %v", r.Reference, err)
 	}
-	r.Repository = repo
+	r.Repository, r.Upstream = repo, r.Reference
 	r.Status = StatusRewrite
 	return nil
+}
+
+// upstream maps a reference written as an ECR URI with build arguments back
+// to the image it mirrors, by the repository prefixes: a Dockerfile that was
+// rewritten and committed still tells mirror what to copy. It returns empty
+// strings when the repository has no known prefix or a variable is unset.
+func (f *file) upstream(text string) (source, repo string) {
+	for depth := 0; depth < 16; depth++ {
+		v := wholeVar(text)
+		if v == "" {
+			break
+		}
+		a := f.args[v]
+		if a == nil || a.buildArg || a.def == "" {
+			return "", ""
+		}
+		text = a.def
+	}
+	m := ecrWritten.FindStringIndex(text)
+	if m == nil {
+		return "", ""
+	}
+	rest, missing, err := f.expand(text[m[1]:])
+	if err != nil || len(missing) > 0 {
+		return "", ""
+	}
+	name, suffix := splitRef(rest)
+	registry, path := f.reversePrefix(name)
+	if registry == "" {
+		return "", ""
+	}
+	named, err := f.parse(registry + "/" + path + suffix)
+	if err != nil {
+		return "", ""
+	}
+	return reference.TagNameOnly(named).String(), name
+}
+
+// reversePrefix splits an ECR repository name into the registry its prefix
+// stands for and the path there: docker-hub/library/python gives docker.io
+// and library/python.
+func (f *file) reversePrefix(repo string) (registry, path string) {
+	best := -1
+	try := func(reg, prefix string) {
+		if prefix != "" && len(prefix) > best && strings.HasPrefix(repo, prefix+"/") {
+			registry, path, best = reg, repo[len(prefix)+1:], len(prefix)
+		}
+	}
+	for reg, prefix := range pullThroughPrefixes {
+		if _, overridden := f.opts.Prefixes[reg]; !overridden {
+			try(reg, prefix)
+		}
+	}
+	for reg, prefix := range f.opts.Prefixes {
+		try(reg, prefix)
+	}
+	if best < 0 {
+		// Other registries use their host as the prefix.
+		if host, rest, ok := strings.Cut(repo, "/"); ok && strings.Contains(host, ".") && DefaultPrefix(host) == host {
+			return host, rest
+		}
+	}
+	return registry, path
 }
 
 // parse is reference.ParseNormalizedNamed, remembered per file: the same

@@ -86,6 +86,9 @@ func report(res *Result, err error) []byte {
 		if r.URI != "" {
 			fmt.Fprintf(&b, " uri=%s", r.URI)
 		}
+		if r.Upstream != "" && r.Upstream != r.Reference {
+			fmt.Fprintf(&b, " upstream=%s", r.Upstream)
+		}
 		if r.OnBuild {
 			b.WriteString(" onbuild")
 		}

@@ -49,6 +49,10 @@ type Ref struct {
 	Reference string `json:"reference,omitempty"`
 	// Repository is the ECR repository that mirrors Reference.
 	Repository string `json:"repository,omitempty"`
+	// Upstream is the image a mirror copies into Repository: Reference, or
+	// for a reference already rewritten to ECR (docker-hub/library/python),
+	// the image it mirrors (docker.io/library/python).
+	Upstream string `json:"upstream,omitempty"`
 	// URI is what the Dockerfile says after the rewrite, when it changes.
 	URI    string `json:"uri,omitempty"`
 	Status Status `json:"status"`
@@ -65,7 +69,7 @@ type Ref struct {
 // Mirrored reports whether the reference names an image that a mirror of
 // this Dockerfile should copy into ECR.
 func (r Ref) Mirrored() bool {
-	return r.Reference != "" && (r.Status == StatusRewrite || r.Status == StatusKept)
+	return r.Upstream != "" && r.Status != StatusExcluded
 }
 
 // Target is the ECR image for the reference on registry host: the
