@@ -201,7 +201,11 @@ func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
 		}
 		o = append(o, ecr.WithLifecyclePolicy(string(policy)))
 	}
-	return o, nil
+	fromFile, err := mirrorConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	return append(o, fromFile), nil
 }
 
 func printReport(w io.Writer, rep *ecr.Report) {

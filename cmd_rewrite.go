@@ -268,6 +268,9 @@ func options(c *cli.Context) (rewrite.Options, error) {
 	if opts.Prefixes, err = pairs(c, "prefix"); err != nil {
 		return opts, err
 	}
+	if err := applyConfig(c, &opts); err != nil {
+		return opts, err
+	}
 	return opts, nil
 }
 

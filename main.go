@@ -70,6 +70,7 @@ Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 			rewriteCommand,
 			mirrorCommand,
 			buildArgsCommand,
+			configCommand,
 		},
 		HideHelpCommand: true,
 		// run prints errors and picks the exit status; the library must
