@@ -8,10 +8,25 @@
 #   ECR + STS API  moto_server
 #   docker build   dockerd (vfs) with BuildKit, /usr/bin/docker
 #
-# It installs what is missing (apt), starts everything itself, runs the
-# scenarios of issue 5 on a copy of examples/, prints a summary on stdout and
-# ends only the processes it started. Run as root:  bash scripts/e2e.sh
-# E2E_KEEP=1 keeps the temporary folder for a look after the run.
+# It installs what is missing (apt), starts everything itself, seeds the
+# upstream with images it makes (e2e/seed), and runs on a copy of examples/:
+#
+#   0  the stack alone: docker build FROM an image in "ECR", # syntax= included
+#   1  cold mirror of every Dockerfile: digests equal upstream's (registry API),
+#      repositories in the ECR API with scan-on-push, the --json report agrees
+#   2  warm re-run: no manifest GET upstream, every image up-to-date
+#   3  a tag moves upstream: only that image is copied again
+#   4  rewrite -w, then docker build $(ecrbase build-args) of every example,
+#      RUN steps included, with no request to the upstream
+#   5  Docker Hub answers 429 (or is down) while ECR has the images: mirror
+#      warns and exits 0, builds still work; an image ECR lacks: exit != 0
+#   6  pre-commit: rewrite --check exits 3, then 0 once converted
+#
+# It prints a summary on stdout (figures per scenario, then "e2e: N passed,
+# N failed"), and ends only the processes it started. Run as root:
+#   bash scripts/e2e.sh
+# E2E_KEEP=1 keeps the temporary folder for a look after the run;
+# E2E_STAGE=stack stops after scenario 0.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -92,6 +107,7 @@ cleanup() {
 	set +e
 	trap - EXIT INT TERM
 	local i
+	cd /
 	if ((rc != 0)) && [[ -z $PRINTED ]]; then
 		print_summary
 	fi
@@ -140,12 +156,17 @@ install_packages() {
 	command -v curl >/dev/null || need+=(curl)
 	command -v jq >/dev/null || need+=(jq)
 	command -v flock >/dev/null || need+=(util-linux)
+	command -v ss >/dev/null || need+=(iproute2)
 	((${#need[@]} == 0)) && return 0
 	log "installing ${need[*]}"
 	apt-get update -qq </dev/null >&2
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" </dev/null >&2
 }
 install_packages
+# moto comes with the machine, under pyenv when PATH does not say so.
+for d in "${HOME:-/root}/.pyenv/shims" /root/.pyenv/shims; do
+	command -v moto_server >/dev/null || [[ ! -x $d/moto_server ]] || PATH=$PATH:$d
+done
 command -v moto_server >/dev/null || die "moto_server not found (moto with its server extra)"
 command -v go >/dev/null || die "go not found"
 
@@ -182,7 +203,7 @@ wait_until() {
 start() {
 	local name=$1
 	shift
-	"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null &
+	"$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null 9>&- &
 	PIDS+=("$!")
 }
 
@@ -305,7 +326,7 @@ measure() {
 		/"GET \/v2\/[^ ]+\/manifests\// { g++ }
 		/"HEAD \/v2\/[^ ]+\/manifests\// { h++ }
 		/"GET \/v2\/[^ ]+\/blobs\// { bg++ }
-		/"GET / { split($0, q, "\" "); split(q[3], f, " "); if (f[2] ~ /^[0-9]+$/) b += f[2] }
+		/"GET / { split($0, q, "\" "); split(q[2], f, " "); if (f[2] ~ /^[0-9]+$/) b += f[2] }
 		END { printf "%d %d %d %d %d\n", n, g, h, bg, b }' "$TMP/window-up.log")
 	read -r ECR_REQ ECR_GET ECR_PUT < <(awk '
 		{ n++ }
@@ -356,6 +377,9 @@ build() {
 	timeout 300 "$DOCKER" build --network=none --progress=plain -t "e2e-$name" "$@" "$dir" >"$LOGS/build-$name.log" 2>&1
 }
 
+# build_error NAME: the end of a failed build's log, on one line.
+build_error() { grep -v '^[[:space:]]*$' "$LOGS/build-$1.log" | tail -n 4 | tr '\n' ' '; }
+
 # ---------------------------------------------------------------- 0: the stack itself
 
 begin "0 stack: TLS, auth, dockerd and a syntax frontend, without ecrbase"
@@ -384,6 +408,7 @@ fi
 
 # ---------------------------------------------------------------- ecrbase and the examples
 
+CURRENT="setup of the examples"
 t=$(date +%s.%N)
 (cd "$ROOT" && go build -o "$TMP/bin/ecrbase" .) || die "go build of ecrbase failed"
 ECRBASE=$TMP/bin/ecrbase
@@ -394,8 +419,17 @@ WORK=$TMP/work/examples
 PRISTINE=$TMP/work/unconverted
 cp -a "$ROOT/examples" "$WORK"
 cp -a "$ROOT/examples" "$PRISTINE"
-mapfile -t APPS < <(find "$WORK" -mindepth 2 -maxdepth 2 -name Dockerfile -printf '%h\n' | sort)
-((${#APPS[@]} > 0)) || die "no examples/*/Dockerfile to work on"
+# ecrbase looks for .ecrbase.yaml from the working directory up: run it from
+# a folder with none above it, so every example is mirrored with the defaults.
+cd "$TMP/work"
+# An application is a folder with a Dockerfile, at any depth.
+mapfile -t APPS < <(find "$WORK" -name Dockerfile -type f -printf '%h\n' | sort)
+((${#APPS[@]} > 0)) || die "no Dockerfile under examples/ to work on"
+# app_name DIR: examples/custom-config/web -> custom-config-web
+app_name() {
+	local rel=${1#"$WORK"/}
+	echo "${rel//\//-}"
+}
 
 # Every image the examples pull, as the product itself finds them.
 ARGS=(--build-arg "AWS_ACCOUNT_ID=$ACCOUNT" --build-arg "AWS_REGION=$REGION")
@@ -403,9 +437,12 @@ ARGS=(--build-arg "AWS_ACCOUNT_ID=$ACCOUNT" --build-arg "AWS_REGION=$REGION")
 	die "ecrbase images --json $WORK failed: $(head -c 600 "$LOGS/images.err")"
 # One object per reference, whatever the report wraps them in.
 jq -c '[.. | objects | select(has("kind") and has("status") and has("file"))] | .[]' "$TMP/images.json" >"$TMP/refs.jsonl"
-jq -r 'select(.status == "rewrite" or .status == "kept") | select(.reference != null and .reference != "") | [.reference, .repository, .kind] | @tsv' \
-	"$TMP/refs.jsonl" | sort -u >"$TMP/mirrored.tsv"
-jq -r 'select(.status == "already-ecr") | .reference // empty' "$TMP/refs.jsonl" | sort -u >"$TMP/already-ecr.txt"
+# What mirror copies: the upstream image of each reference, converted ones
+# included (rewrite names it in "upstream").
+jq -r 'select(.status != "excluded") | select((.upstream // "") != "") | [.upstream, .repository, .kind] | @tsv' \
+	"$TMP/refs.jsonl" | sort -u -t $'\t' -k1,1 >"$TMP/mirrored.tsv"
+# ECR references whose upstream is unknown: an earlier run must have put them there.
+jq -r 'select(.status == "already-ecr" and (.upstream // "") == "") | .reference // empty' "$TMP/refs.jsonl" | sort -u >"$TMP/already-ecr.txt"
 [[ -s $TMP/mirrored.tsv ]] || die "ecrbase images found no image to mirror in $WORK: $(head -c 600 "$TMP/images.json")"
 
 # split_ref REF: sets R_REGISTRY, R_PATH, R_TAG (docker.io/library/python:3.7).
@@ -457,8 +494,8 @@ while IFS=$'\t' read -r ref repo kind; do
 	SOURCE_REGISTRIES[$R_REGISTRY]=1
 	MIRROR_REFS+=("$ref")
 done <"$TMP/mirrored.tsv"
-# Images a converted Dockerfile already pulls from ECR were mirrored by an
-# earlier run; put them there as that run would have.
+# Put the images of the ECR references with no known upstream into "ECR",
+# as an earlier run would have.
 while read -r ref; do
 	[[ -n $ref ]] || continue
 	[[ $ref == "$ECR_HOST"/* ]] || die "already-ecr reference $ref is not in $ECR_HOST"
@@ -485,14 +522,13 @@ run_mirror() {
 	fi
 }
 
-# report_status FILE REF: the status the --json report gives REF.
-report_status() {
-	jq -r --arg ref "$2" '[.. | objects | select(.source? == $ref)][0].status // "absent"' "$1"
+# report FILE REF FIELD: a field of REF's entry in a mirror --json report
+# ("absent" when the report has no entry for REF).
+report() {
+	jq -r --arg ref "$2" --arg f "$3" '[.images[]? | select(.source == $ref)][0] // {} | if has($f) then .[$f] | tostring else "absent" end' "$1" 2>/dev/null || echo "unreadable"
 }
-# report_digest FILE REF: the digest the --json report gives REF in ECR.
-report_digest() {
-	jq -r --arg ref "$2" '[.. | objects | select(.source? == $ref)][0] | (.target_digest // .digest // "")' "$1"
-}
+# report_sum FILE FIELD: the sum of a numeric field over every image.
+report_sum() { jq -r --arg f "$2" '[.images[]?[$f] // 0] | add // 0' "$1" 2>/dev/null || echo 0; }
 
 # check_ecr SCENARIO REF...: each REF is in ECR under its repository with the
 # upstream's digest, children of an index included; through the registry API.
@@ -532,12 +568,21 @@ for ref in "${MIRROR_REFS[@]}"; do
 	absent) fail "1: repository $repo does not exist in the ECR API (moto)" ;;
 	*) fail "1: repository $repo has scan-on-push off" ;;
 	esac
-	st=$(report_status "$TMP/s1.json" "$ref")
-	[[ $st == copied ]] || fail "1: the --json report gives $ref status '$st', want copied"
-	split_ref "$ref"
-	[[ $(report_digest "$TMP/s1.json" "$ref") == "${UP_SEEDED[$ref]}" ]] ||
-		fail "1: the --json report gives $ref digest '$(report_digest "$TMP/s1.json" "$ref")', want ${UP_SEEDED[$ref]}"
+	st=$(report "$TMP/s1.json" "$ref" status)/$(report "$TMP/s1.json" "$ref" action)
+	[[ $st == missing/copy ]] || fail "1: the --json report gives $ref status/action $st, want missing/copy"
+	for f in digest source_digest; do
+		d=$(report "$TMP/s1.json" "$ref" $f)
+		[[ $d == "${UP_SEEDED[$ref]}" ]] || fail "1: the --json report gives $ref $f $d, want ${UP_SEEDED[$ref]}"
+	done
+	[[ $(report "$TMP/s1.json" "$ref" repository) == "${REPO_OF[$ref]}" ]] ||
+		fail "1: the --json report gives $ref repository $(report "$TMP/s1.json" "$ref" repository), want ${REPO_OF[$ref]}"
 done
+[[ $(jq -r '.account + " " + .region + " " + .registry' "$TMP/s1.json" 2>/dev/null) == "$ACCOUNT $REGION $ECR_HOST" ]] ||
+	fail "1: the --json report names another target than $ACCOUNT $REGION $ECR_HOST"
+((UP_GET == $(report_sum "$TMP/s1.json" pulls_used))) ||
+	fail "1: the --json report counts $(report_sum "$TMP/s1.json" pulls_used) pulls used, the upstream served $UP_GET manifest GETs"
+REPORT_BYTES=$(report_sum "$TMP/s1.json" bytes)
+((REPORT_BYTES > 0)) || fail "1: the --json report counts no byte copied"
 ((UP_GET == TOTAL_PULLS)) || fail "1: $UP_GET manifest GETs reached the upstream, want $TOTAL_PULLS (one per manifest)"
 ((PX_GET == UP_GET)) || fail "1: the proxy counted $PX_GET manifest GETs, the upstream log $UP_GET"
 summary "1 cold mirror" "${#MIRROR_REFS[@]}"
@@ -553,8 +598,8 @@ measure
 ((PX_GET == 0)) || fail "2: the proxy saw $PX_GET manifest GETs, want 0"
 ((ECR_PUT == 0)) || fail "2: $ECR_PUT manifests were written to ECR, want 0"
 for ref in "${MIRROR_REFS[@]}"; do
-	st=$(report_status "$TMP/s2.json" "$ref")
-	[[ $st == up-to-date ]] || fail "2: the --json report gives $ref status '$st', want up-to-date"
+	st=$(report "$TMP/s2.json" "$ref" status)/$(report "$TMP/s2.json" "$ref" action)
+	[[ $st == up-to-date/none ]] || fail "2: the --json report gives $ref status/action $st, want up-to-date/none"
 done
 summary "2 warm re-run" "${#MIRROR_REFS[@]}"
 
@@ -580,11 +625,13 @@ measure
 ((RC == 0)) || fail "3: ecrbase mirror $WORK exited $RC: $(tail -n 3 "$LOGS/s3.err")"
 check_ecr 3 "$MOVED"
 for ref in "${MIRROR_REFS[@]}"; do
-	st=$(report_status "$TMP/s3.json" "$ref")
+	st=$(report "$TMP/s3.json" "$ref" status)/$(report "$TMP/s3.json" "$ref" action)
 	if [[ $ref == "$MOVED" ]]; then
-		[[ $st == copied || $st == updated ]] || fail "3: the --json report gives the moved $ref status '$st', want updated"
+		[[ $st == stale/update ]] || fail "3: the --json report gives the moved $ref status/action $st, want stale/update"
+		[[ $(report "$TMP/s3.json" "$ref" digest) == "${UP_SEEDED[$ref]}" ]] ||
+			fail "3: the --json report gives the moved $ref digest $(report "$TMP/s3.json" "$ref" digest), want ${UP_SEEDED[$ref]}"
 	else
-		[[ $st == up-to-date ]] || fail "3: the --json report gives $ref status '$st', want up-to-date"
+		[[ $st == up-to-date/none ]] || fail "3: the --json report gives $ref status/action $st, want up-to-date/none"
 	fi
 done
 ((UP_GET == PULLS_NEEDED[$MOVED])) || fail "3: $UP_GET manifest GETs reached the upstream, want ${PULLS_NEEDED[$MOVED]} (the moved image only)"
@@ -601,7 +648,7 @@ RC=0
 mark
 built=0
 for app in "${APPS[@]}"; do
-	name=${app##*/}
+	name=$(app_name "$app")
 	RC=0
 	bargs=$("$ECRBASE" build-args "$app" 2>"$LOGS/s4-build-args-$name.err") || RC=$?
 	if ((RC != 0)); then
@@ -610,7 +657,7 @@ for app in "${APPS[@]}"; do
 	fi
 	# shellcheck disable=SC2086 # build-args prints words for the docker command line
 	if ! build "$name" "$app" $bargs; then
-		fail "4: docker build of $name with '$bargs' failed: $(grep -E 'ERROR|error' "$LOGS/build-$name.log" | tail -n 3)"
+		fail "4: docker build of $name with '$bargs' failed: $(build_error "$name")"
 		continue
 	fi
 	runs=$(grep -cE '^[[:space:]]*RUN[[:space:]]' "$app/Dockerfile" || true)
@@ -633,50 +680,95 @@ summary "4 rewrite + docker build" "$built"
 # needs a counted pull, which the exhausted window refuses.
 STALE=""
 for ref in "${MIRROR_REFS[@]}"; do
-	if [[ $ref != "$MOVED" ]] && jq -e --arg r "$ref" 'select(.reference == $r and .kind == "from")' "$TMP/refs.jsonl" >/dev/null; then
+	if [[ $ref != "$MOVED" ]] && jq -se --arg r "$ref" 'any(.[]; .upstream == $r and .kind == "from")' "$TMP/refs.jsonl" >/dev/null; then
 		STALE=$ref
 		break
 	fi
 done
 [[ -n $STALE ]] || die "5: no image pulled by a FROM besides $MOVED"
-STALE_APP=$WORK/$(jq -r --arg r "$STALE" 'select(.reference == $r) | .file' "$TMP/refs.jsonl" | head -n 1 | sed "s|^$WORK/||" | cut -d/ -f1)
-begin "5 rate limit: proxy answers 429, $STALE moved upstream but is in ECR"
+STALE_APP=$(dirname "$(jq -r --arg r "$STALE" 'select(.upstream == $r) | .file' "$TMP/refs.jsonl" | head -n 1)")
 split_ref "$STALE"
 stale_ecr=$(ecr_digest "${REPO_OF[$STALE]}" "$R_TAG")
-# shellcheck disable=SC2086 # flags are words
-seed_up ${FLAGS_OF[$STALE]} -generation 2 "$R_PATH:$R_TAG" >/dev/null || die "moving $STALE upstream failed"
-curl -fs -X POST "$PROXY/_hubproxy/fault?mode=429" >/dev/null
-mark
-curl -fs -X POST "$PROXY/_hubproxy/quota?limit=100&remaining=0" >/dev/null
-run_mirror s5a "$WORK"
-measure
-if ((RC != 0)); then
-	fail "5: with ECR populated and the window used up, ecrbase mirror exited $RC, want 0: $(tail -n 3 "$LOGS/s5a.err")"
-fi
-grep -i warn "$LOGS/s5a.err" | grep -Fq "$R_PATH" ||
-	fail "5: ecrbase mirror printed no warning about $STALE: $(tail -n 3 "$LOGS/s5a.err")"
-log "5: warning seen: $(grep -i warn "$LOGS/s5a.err" | grep -F "$R_PATH" | head -n 1)"
-[[ $(ecr_digest "${REPO_OF[$STALE]}" "$R_TAG") == "$stale_ecr" ]] || fail "5: ECR's ${REPO_OF[$STALE]}:$R_TAG changed although no pull was possible"
-((PX_PULLS == 0)) || fail "5: $PX_PULLS manifests were pulled through a proxy answering 429"
-images_5=${#MIRROR_REFS[@]}
-# The build still works: from ECR alone, even with nothing in the local cache.
+# Three runs with the proxy answering 429 to manifest GETs:
+#   moved:100  the tag moved upstream, the headers still show pulls left, so
+#              the manifest GET itself gets the 429;
+#   moved:0    the same as Docker Hub answers once the window is used up:
+#              ratelimit-remaining 0 on every HEAD as well;
+#   same:0     the window is used up and ECR is current: nothing to pull;
+#   down:100   Docker Hub is down (503 to every request, HEADs included).
+# Each time ECR holds every image, so mirror must exit 0, with a warning
+# whenever it could not bring an image up to date.
+for variant in moved:100 moved:0 same:0 down:100; do
+	remaining=${variant#*:}
+	if [[ $variant == moved:100 ]]; then
+		# shellcheck disable=SC2086 # flags are words
+		seed_up ${FLAGS_OF[$STALE]} -generation 2 "$R_PATH:$R_TAG" >/dev/null || die "moving $STALE upstream failed"
+	elif [[ $variant == same:0 ]]; then
+		# The seeds are reproducible: generation 1 again is what ECR holds.
+		# shellcheck disable=SC2086 # flags are words
+		seed_up ${FLAGS_OF[$STALE]} -generation 1 "$R_PATH:$R_TAG" >/dev/null || die "moving $STALE back upstream failed"
+		[[ $(up_digest "$R_PATH" "$R_TAG") == "$stale_ecr" ]] || die "5: re-seeding $STALE did not give back ECR's digest"
+	fi
+	name=s5a-${variant/:/-}
+	begin "5 rate limit: 429 on GETs, $remaining pulls left, $STALE ${variant%:*} upstream, ECR has every image"
+	if [[ $variant == down:* ]]; then
+		curl -fs -X POST "$PROXY/_hubproxy/fault?mode=5xx&status=503" >/dev/null
+	else
+		curl -fs -X POST "$PROXY/_hubproxy/fault?mode=429" >/dev/null
+	fi
+	mark
+	curl -fs -X POST "$PROXY/_hubproxy/quota?limit=100&remaining=$remaining" >/dev/null
+	# CodeBuild's pre_build on a repository that committed the converted files.
+	run_mirror "$name" "$WORK"
+	measure
+	rep=$TMP/$name.json
+	err=$LOGS/$name.err
+	if ((RC != 0)); then
+		fail "5 ($variant): with ECR holding every image, ecrbase mirror exited $RC, want 0: $(tail -n 1 "$err")"
+	fi
+	if grep -qi warn "$err"; then
+		log "5 ($variant): warning seen: $(grep -i warn "$err" | head -n 1)"
+	elif [[ $variant != same:* ]]; then
+		fail "5 ($variant): ecrbase mirror printed no warning"
+	fi
+	[[ $(ecr_digest "${REPO_OF[$STALE]}" "$R_TAG") == "$stale_ecr" ]] ||
+		fail "5 ($variant): ECR's ${REPO_OF[$STALE]}:$R_TAG changed although no pull was possible"
+	if [[ $variant != same:* ]]; then
+		grep -i warn "$err" | grep -Fq "$R_PATH" || fail "5 ($variant): no warning names $STALE"
+		[[ $(report "$rep" "$STALE" action) == keep ]] ||
+			fail "5 ($variant): the --json report gives $STALE action $(report "$rep" "$STALE" action), want keep"
+		[[ $(report "$rep" "$STALE" warnings) != absent ]] || fail "5 ($variant): the --json report has no warning for $STALE"
+	fi
+	((PX_PULLS == 0)) || fail "5 ($variant): $PX_PULLS manifests were pulled through a proxy answering 429"
+	case $variant in
+	moved:100) label="5a 429: moved, 100 left" ;;
+	moved:0) label="5a 429: moved, 0 left" ;;
+	same:0) label="5a 429: current, 0 left" ;;
+	*) label="5a hub down (503)" ;;
+	esac
+	summary "$label" "${#MIRROR_REFS[@]}"
+done
+
+# The build still works: from ECR alone, with nothing in the local cache.
+begin "5 rate limit: docker build of $(app_name "$STALE_APP") while Docker Hub answers 429"
 "$DOCKER" builder prune -af >/dev/null 2>&1 || true
 "$DOCKER" image prune -af >/dev/null 2>&1 || true
-up_before=$(wc -l <"$UP_LOG")
+mark
 bargs=$("$ECRBASE" build-args "$STALE_APP" 2>>"$LOGS/s5-build-args.err") || fail "5: ecrbase build-args $STALE_APP failed"
 # shellcheck disable=SC2086 # build-args prints words for the docker command line
-if build "${STALE_APP##*/}-429" "$STALE_APP" --pull --no-cache $bargs; then
-	log "5: ${STALE_APP##*/} still builds from ECR"
+if build "$(app_name "$STALE_APP")-429" "$STALE_APP" --pull --no-cache $bargs; then
+	log "5: $(app_name "$STALE_APP") still builds from ECR"
 else
-	fail "5: docker build of ${STALE_APP##*/} failed while Docker Hub answers 429: $(grep -E 'ERROR|error' "$LOGS/build-${STALE_APP##*/}-429.log" | tail -n 3)"
+	fail "5: docker build of $(app_name "$STALE_APP") failed while Docker Hub answers 429: $(build_error "$(app_name "$STALE_APP")-429")"
 fi
-sleep 0.3
-(($(wc -l <"$UP_LOG") == up_before)) || fail "5: the build sent requests to the upstream"
-summary "5a 429, images in ECR" "$images_5"
+measure
+((UP_REQ == 0)) || fail "5: the build sent $UP_REQ requests to the upstream"
+summary "5a 429: docker build" 1
 
 # An image ECR has never seen cannot be mirrored now: a clear error, exit != 0.
 begin "5 rate limit: proxy answers 429, docker.io/e2e/fresh:1 is not in ECR"
 seed_up e2e/fresh:1 >/dev/null || die "seeding e2e/fresh:1 upstream failed"
+curl -fs -X POST "$PROXY/_hubproxy/fault?mode=429" >/dev/null
 mark
 run_mirror s5b --image docker.io/e2e/fresh:1
 measure
@@ -691,6 +783,8 @@ grep -qi 'e2e/fresh' "$LOGS/s5b.err" || fail "5: the error does not name the ima
 grep -Eqi 'rate limit|TOOMANYREQUESTS|pulls? left|quota' "$LOGS/s5b.err" || fail "5: the error does not say the pull limit is reached: $msg"
 ! grep -Eq 'goroutine [0-9]+|panic:' "$LOGS/s5b.err" || fail "5: ecrbase mirror crashed: $msg"
 [[ -z $(ecr_digest docker-hub/e2e/fresh 1) ]] || fail "5: docker-hub/e2e/fresh:1 showed up in ECR"
+[[ $(report "$TMP/s5b.json" docker.io/e2e/fresh:1 action) == fail ]] ||
+	fail "5: the --json report gives docker.io/e2e/fresh:1 action $(report "$TMP/s5b.json" docker.io/e2e/fresh:1 action), want fail"
 curl -fs -X POST "$PROXY/_hubproxy/fault?mode=normal" >/dev/null
 curl -fs -X POST "$PROXY/_hubproxy/reset" >/dev/null
 summary "5b 429, image not in ECR" 1
