@@ -32,13 +32,6 @@ import (
 // CodeBuild, the pre-commit hook and a laptop agree without flags. Flags and
 // environment variables still win over it; see docs/config.md.
 
-// lazyRegexp compiles a pattern on first use. The checks of the file run
-// only when there is one; compiling them at start-up would cost every
-// pre-commit run.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
-}
-
 // configNames are the file names looked up, in this order, in each directory
 // from the working directory up to the repository root.
 var configNames = []string{".ecrbase.yaml", ".ecrbase.yml"}
@@ -304,7 +297,9 @@ func (d *decoder) fail(n *yaml.Node, kind error, format string, args ...any) err
 	return &configError{File: d.cfg.Path, Line: n.Line, Err: fmt.Errorf(format, args...), kind: kind}
 }
 
-var yamlLine = lazyRegexp(`^yaml: line (\d+): (.*)$`)
+// yamlLine is how yaml.v3 locates a syntax error. It is compiled only on
+// that error: compiling at start-up would cost every pre-commit run.
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // parseConfig parses a configuration file. name is how messages name it;
 // dir is its directory, against which relative paths in it resolve.
@@ -543,22 +538,50 @@ func (d *decoder) pairs(n *yaml.Node, name string, dst *[]pair, check func(k, v 
 	return nil
 }
 
-var argNamePattern = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// isArgName reports whether s can name a build argument: letters, digits
+// and _, not starting with a digit.
+func isArgName(s string) bool {
+	for i, r := range s {
+		if r != '_' && !isLetter(r) && (i == 0 || !isDigit(r)) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
+func isDigit(r rune) bool  { return r >= '0' && r <= '9' }
 
 func (d *decoder) argName(n *yaml.Node, name string, dst *value[string]) error {
 	return d.str(n, name, dst, func(s string) error {
-		if !argNamePattern().MatchString(s) {
+		if !isArgName(s) {
 			return fmt.Errorf("%q is not a build argument name (letters, digits and _, not starting with a digit)", s)
 		}
 		return nil
 	})
 }
 
-var regionPattern = lazyRegexp(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+// isRegion reports whether s has the form of an AWS region: us-east-1,
+// us-gov-west-1, cn-north-1.
+func isRegion(s string) bool {
+	parts := strings.Split(s, "-")
+	if len(parts) < 3 || len(parts[0]) != 2 {
+		return false
+	}
+	for i, p := range parts {
+		last := i == len(parts)-1
+		if p == "" || strings.IndexFunc(p, func(r rune) bool {
+			return last && !isDigit(r) || !last && !(r >= 'a' && r <= 'z')
+		}) >= 0 {
+			return false
+		}
+	}
+	return true
+}
 
 func (d *decoder) region(n *yaml.Node) error {
 	return d.str(n, "region", &d.cfg.Region, func(s string) error {
-		if !regionPattern().MatchString(s) {
+		if !isRegion(s) {
 			return fmt.Errorf("%q is not an AWS region such as us-east-1 (leave region out for no default)", s)
 		}
 		return nil
@@ -620,17 +643,27 @@ func checkPattern(p string) error {
 	return nil
 }
 
-var hostPattern = lazyRegexp(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?$`)
+// isHost reports whether h is a registry host with an optional port.
+func isHost(h string) bool {
+	host, port, hasPort := strings.Cut(h, ":")
+	if hasPort && (port == "" || strings.IndexFunc(port, func(r rune) bool { return !isDigit(r) }) >= 0) {
+		return false
+	}
+	if host == "" || strings.ContainsAny(host[:1]+host[len(host)-1:], ".-") {
+		return false
+	}
+	return strings.IndexFunc(host, func(r rune) bool { return !isLetter(r) && !isDigit(r) && r != '.' && r != '-' }) < 0
+}
 
 func checkHost(h string) error {
-	if !hostPattern().MatchString(h) {
+	if !isHost(h) {
 		return fmt.Errorf("%q is not a registry host such as docker.io or registry.example.com:5000", h)
 	}
 	return nil
 }
 
 func checkBuildArg(k, _ string) error {
-	if !argNamePattern().MatchString(k) {
+	if !isArgName(k) {
 		return errors.New("not a build argument name (letters, digits and _, not starting with a digit)")
 	}
 	return nil
@@ -784,21 +817,67 @@ func nameWords(name string) []string {
 	return words
 }
 
-var (
-	// awsAccessKeyID matches AWS access key IDs (long-term AKIA, temporary
-	// ASIA, and the other documented prefixes).
-	awsAccessKeyID = lazyRegexp(`\b(AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b`)
-	// tokenPrefixes start well-known registry and forge tokens.
-	tokenPrefixes = lazyRegexp(`\b(dckr_pat_|dckr_oat_|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|glpat-)[A-Za-z0-9_-]{8,}`)
-	// opaque matches a long run of base64 or base64url characters.
-	opaque = lazyRegexp(`^[A-Za-z0-9+/_-]{32,}={0,2}$`)
-)
+// accessKeyPrefixes start AWS access key IDs: long-term AKIA, temporary
+// ASIA, and the other documented kinds.
+var accessKeyPrefixes = []string{"AKIA", "ASIA", "ABIA", "ACCA"}
+
+// tokenPrefixes start well-known registry and forge tokens.
+var tokenPrefixes = []string{"dckr_pat_", "dckr_oat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-"}
+
+func isWordByte(c byte) bool { return c == '_' || isLetter(rune(c)) || isDigit(rune(c)) }
+
+// hasAccessKeyID reports whether s holds an AWS access key ID as a word:
+// a known prefix and 16 more characters of base32.
+func hasAccessKeyID(s string) bool {
+	for i := 0; i+20 <= len(s); i++ {
+		if !slices.Contains(accessKeyPrefixes, s[i:i+4]) || (i > 0 && isWordByte(s[i-1])) || (i+20 < len(s) && isWordByte(s[i+20])) {
+			continue
+		}
+		if strings.IndexFunc(s[i+4:i+20], func(r rune) bool { return !(r >= 'A' && r <= 'Z' || r >= '2' && r <= '7') }) < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// hasToken reports whether s holds a known token: its prefix at the start of
+// a word, then at least 8 token characters.
+func hasToken(s string) bool {
+	for _, p := range tokenPrefixes {
+		for at := 0; ; {
+			i := strings.Index(s[at:], p)
+			if i < 0 {
+				break
+			}
+			i += at
+			rest := s[i+len(p):]
+			n := strings.IndexFunc(rest, func(r rune) bool { return !isLetter(r) && !isDigit(r) && r != '_' && r != '-' })
+			if n < 0 {
+				n = len(rest)
+			}
+			if (i == 0 || !isWordByte(s[i-1])) && n >= 8 {
+				return true
+			}
+			at = i + 1
+		}
+	}
+	return false
+}
+
+// isOpaque reports whether s is a long run of base64 or base64url
+// characters.
+func isOpaque(s string) bool {
+	body := strings.TrimSuffix(strings.TrimSuffix(s, "="), "=")
+	return len(body) >= 32 && strings.IndexFunc(body, func(r rune) bool {
+		return !isLetter(r) && !isDigit(r) && r != '+' && r != '/' && r != '_' && r != '-'
+	}) < 0
+}
 
 // credentialValue reports whether a value looks like a secret: an AWS access
 // key ID, a known token format, a URL with a password, or a long random
 // base64 string (an AWS secret key has 40 characters of about 5 bits each).
 func credentialValue(s string) bool {
-	if awsAccessKeyID().MatchString(s) || tokenPrefixes().MatchString(s) {
+	if hasAccessKeyID(s) || hasToken(s) {
 		return true
 	}
 	if strings.Contains(s, "://") {
@@ -808,7 +887,7 @@ func credentialValue(s string) bool {
 			}
 		}
 	}
-	if !opaque().MatchString(s) {
+	if !isOpaque(s) {
 		return false
 	}
 	var upper, lower, digit bool

@@ -1005,3 +1005,55 @@ func BenchmarkReadConfig(b *testing.B) {
 		}
 	}
 }
+
+func TestCredentialValue(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"AKIAIOSFODNN7EXAMPLE":                     true,
+		"id=ASIAY34FZKBOKMUTVV7A;":                 true,
+		"xAKIAIOSFODNN7EXAMPLE":                    false, // not a word of its own
+		"AKIAIOSFODNN7EXAMPLE1":                    false,
+		"AKIAiosfodnn7example":                     false,
+		"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY": true,
+		"dckr_pat_2b3e36beeb386dfdaacb9b46004":     true,
+		"token: ghp_abcdefghijklmnop":              true,
+		"ghp_short":                                false,
+		"myghp_abcdefghijklmnop":                   false,
+		"glpat-abcdefgh12345678":                   true,
+		"https://user:pw@example.com/v2":           true,
+		"https://user@example.com/v2":              false,
+		"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef":     false,
+		"PaymentsServiceReleaseCandidateBuild2024":                                    false,
+		"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab": false,
+		"docker.io/library/python:3.12-slim":                                          false,
+	} {
+		if got := credentialValue(s); got != want {
+			t.Errorf("credentialValue(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestConfigValueChecks(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		f    func(string) bool
+		ok   []string
+		bad  []string
+	}{
+		{"isArgName", isArgName, []string{"AWS_ACCOUNT_ID", "Account_ID", "_x", "a1"}, []string{"", "1A", "A-B", "A B", "É"}},
+		{"isRegion", isRegion, []string{"us-east-1", "us-gov-west-1", "cn-north-1", "ap-southeast-5"}, []string{"", "us-east", "Europe", "us-East-1", "useast-1", "us--1", "us-east-1a"}},
+		{"isHost", isHost, []string{"docker.io", "registry.example.com:5000", "localhost", "a"}, []string{"", "https://x", "-a.io", "a.io.", "a.io:", "a.io:x", "a/b", "a_b.io"}},
+	} {
+		for _, s := range tc.ok {
+			if !tc.f(s) {
+				t.Errorf("%s(%q) = false, want true", tc.name, s)
+			}
+		}
+		for _, s := range tc.bad {
+			if tc.f(s) {
+				t.Errorf("%s(%q) = true, want false", tc.name, s)
+			}
+		}
+	}
+}
