@@ -643,9 +643,10 @@ func (f *file) flagSpan(n int, kind Kind, mount int) (span, bool) {
 			}
 			off := start
 			for _, field := range bytes.Split(value, []byte(",")) {
-				k, v, ok := bytes.Cut(bytes.Trim(field, `"'`), []byte("="))
+				trimmed := bytes.TrimLeft(field, `"'`)
+				k, v, ok := bytes.Cut(bytes.TrimRight(trimmed, `"'`), []byte("="))
 				if ok && strings.EqualFold(string(bytes.TrimSpace(k)), "from") {
-					vs := off + bytes.Index(field, v)
+					vs := off + len(field) - len(trimmed) + len(k) + 1
 					return f.fileSpan(text, pos, vs, vs+len(v))
 				}
 				off += len(field) + 1
