@@ -75,7 +75,7 @@ print_summary() {
 	echo
 	echo "ecrbase end-to-end (${#SUMMARY[@]} scenarios). bytes, GETs and HEADs: what the upstream (\"Docker Hub\") served in"
 	echo "the scenario, from its access log: bytes of GET answers, manifest GETs (counted pulls), manifest HEADs."
-	printf '%-26s %-4s %6s %10s %5s %5s %7s  %s\n' scenario res images bytes GETs HEADs seconds "other figures (upstream blob GETs, 429s sent by the proxy, ECR registry requests)"
+	printf '%-26s %-4s %6s %10s %5s %5s %7s  %s\n' scenario res images bytes GETs HEADs seconds "other figures: upstream blob GETs, 429/5xx answers injected by the proxy, ECR registry requests"
 	printf '%s\n' "${SUMMARY[@]}"
 	if ((${#FAILURES[@]} > 0)); then
 		echo "${#FAILURES[@]} checks failed:"
@@ -345,7 +345,7 @@ measure() {
 summary() {
 	local status=ok
 	((${#FAILURES[@]} > FAILS_BEFORE)) && status=FAIL
-	SUMMARY+=("$(printf '%-26s %-4s %6s %10s %5s %5s %7s  blobGETs=%s 429s=%s ecr:req=%s,GETs=%s,PUTs=%s' "$1" "$status" "$2" \
+	SUMMARY+=("$(printf '%-26s %-4s %6s %10s %5s %5s %7s  blobGETs=%s faults=%s ecr:req=%s,GETs=%s,PUTs=%s' "$1" "$status" "$2" \
 		"$UP_BYTES" "$UP_GET" "$UP_HEAD" "$SECS" "$UP_BLOB_GET" "$PX_FAULTS" "$ECR_REQ" "$ECR_GET" "$ECR_PUT")")
 }
 begin() {
@@ -546,8 +546,28 @@ check_ecr() {
 		[[ $got == "$want" ]] || fail "$s: ${REPO_OF[$ref]}:$R_TAG is $got in ECR, $want upstream"
 		curl -fsK "$TMP/curl-ecr.conf" -H "Accept: $MANIFEST_TYPES" "https://$ECR_HOST/v2/${REPO_OF[$ref]}/manifests/$got" >"$TMP/manifest.json" ||
 			fail "$s: GET ${REPO_OF[$ref]}@$got from ECR failed"
+		local manifests=("$got")
 		for child in $(jq -r '.manifests[]?.digest' "$TMP/manifest.json"); do
-			[[ -n $(ecr_digest "${REPO_OF[$ref]}" "$child") ]] || fail "$s: ${REPO_OF[$ref]}@$child (a platform of $ref) is missing in ECR"
+			if [[ -n $(ecr_digest "${REPO_OF[$ref]}" "$child") ]]; then
+				manifests+=("$child")
+			else
+				fail "$s: ${REPO_OF[$ref]}@$child (a platform of $ref) is missing in ECR"
+			fi
+		done
+		check_blobs "$s" "${REPO_OF[$ref]}" "${manifests[@]}"
+	done
+}
+
+# check_blobs SCENARIO REPOSITORY DIGEST...: the config and layers of each
+# image manifest are in that ECR repository.
+check_blobs() {
+	local s=$1 repo=$2 m blob code
+	shift 2
+	for m in "$@"; do
+		curl -fsK "$TMP/curl-ecr.conf" -H "Accept: $MANIFEST_TYPES" "https://$ECR_HOST/v2/$repo/manifests/$m" >"$TMP/manifest.json" || continue
+		for blob in $(jq -r '(.config.digest // empty), (.layers[]?.digest)' "$TMP/manifest.json"); do
+			code=$(curl -s -o /dev/null -w '%{http_code}' -I -K "$TMP/curl-ecr.conf" "https://$ECR_HOST/v2/$repo/blobs/$blob")
+			[[ $code == 200 ]] || fail "$s: blob $blob of $repo@$m is missing in ECR (HEAD: $code)"
 		done
 	done
 }
