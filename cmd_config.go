@@ -16,45 +16,47 @@ import (
 	"ecrbase/rewrite"
 )
 
-var configCommand = &cli.Command{
-	Name:  "config",
-	Usage: "print the effective configuration and where each value comes from",
-	Description: `Settings come from, in order: a flag, its environment variable, the
-repository's .ecrbase.yaml (looked up from the current directory to the git
-root; --config or ECRBASE_CONFIG names another), then the built-in default.
-config takes the same flags as mirror, so it shows what a command line would
-use. See docs/config.md for the file's fields.
+func configCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "config",
+		Usage: "print the effective configuration and where each value comes from",
+		Description: `Settings come from, in order: a flag, its environment variable, the
+	repository's .ecrbase.yaml (looked up from the current directory to the git
+	root; --config or ECRBASE_CONFIG names another), then the built-in default.
+	config takes the same flags as mirror, so it shows what a command line would
+	use. See docs/config.md for the file's fields.
 
-Examples:
-   ecrbase config
-   ecrbase config --json
-   ecrbase --config ci/ecrbase.yaml config --platform linux/amd64`,
-	Flags:        configFlags(),
-	OnUsageError: onUsageError,
-	Action: func(c *cli.Context) error {
-		cfg, err := loadConfig(c)
-		if err != nil {
-			return err
-		}
-		rows, err := configSettings(c, cfg)
-		if err != nil {
-			return err
-		}
-		if c.Bool("json") {
-			out := struct {
-				File     *string   `json:"file"`
-				Settings []setting `json:"settings"`
-			}{Settings: rows}
-			if cfg.Path != "" {
-				out.File = &cfg.Path
+	Examples:
+	   ecrbase config
+	   ecrbase config --json
+	   ecrbase --config ci/ecrbase.yaml config --platform linux/amd64`,
+		Flags:        configFlags(),
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
 			}
-			enc := json.NewEncoder(c.App.Writer)
-			enc.SetIndent("", "  ")
-			return enc.Encode(out)
-		}
-		printSettings(c.App.Writer, c, cfg, rows)
-		return nil
-	},
+			rows, err := configSettings(c, cfg)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				out := struct {
+					File     *string   `json:"file"`
+					Settings []setting `json:"settings"`
+				}{Settings: rows}
+				if cfg.Path != "" {
+					out.File = &cfg.Path
+				}
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			printSettings(c.App.Writer, c, cfg, rows)
+			return nil
+		},
+	}
 }
 
 // mirrorSettingFlags are the mirror flags the configuration file can set.
@@ -65,8 +67,8 @@ var mirrorSettingFlags = []string{"platform", "registry-mirror", "insecure-regis
 // variables).
 func configFlags() []cli.Flag {
 	flags := []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", EnvVars: envVar("json")}}
-	flags = append(flags, namingFlags...)
-	for _, f := range mirrorCommand.Flags {
+	flags = append(flags, namingFlags()...)
+	for _, f := range mirrorCommand().Flags {
 		if slices.Contains(mirrorSettingFlags, f.Names()[0]) {
 			flags = append(flags, f)
 		}
@@ -123,7 +125,8 @@ func configSettings(c *cli.Context, cfg *fileConfig) ([]setting, error) {
 
 	str("account_arg", "account-arg", cfg.AccountArg, "AWS_ACCOUNT_ID")
 	str("region_arg", "region-arg", cfg.RegionArg, "AWS_REGION")
-	str("region", "region", cfg.Region, "")
+	region, s := r.region()
+	add("region", region, s)
 	if err := pairs("prefixes", "prefix", cfg.Prefixes, rewrite.NormalizeRegistry); err != nil {
 		return nil, err
 	}

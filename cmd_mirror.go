@@ -16,50 +16,52 @@ import (
 	"ecrbase/rewrite"
 )
 
-var mirrorCommand = &cli.Command{
-	Name:      "mirror",
-	Usage:     "copy every image Dockerfiles pull into ECR, digest-exact",
-	ArgsUsage: "[PATH...]",
-	Description: `For each image, mirror HEADs the source (free on Docker Hub) and the ECR tag:
-an image already in ECR with the same digest costs no pull at all. Missing
-images are copied whole (every platform of an index), stale ones updated,
-blobs streamed and skipped when ECR has them, and the tag written last.
-Repositories are created as needed, with scan-on-push.
+func mirrorCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "mirror",
+		Usage:     "copy every image Dockerfiles pull into ECR, digest-exact",
+		ArgsUsage: "[PATH...]",
+		Description: `For each image, mirror HEADs the source (free on Docker Hub) and the ECR tag:
+	an image already in ECR with the same digest costs no pull at all. Missing
+	images are copied whole (every platform of an index), stale ones updated,
+	blobs streamed and skipped when ECR has them, and the tag written last.
+	Repositories are created as needed, with scan-on-push.
 
-Account: --account, AWS_ACCOUNT_ID, CODEBUILD_BUILD_ARN, then STS.
-Region and credentials: the AWS SDK's default chain (--region overrides).
-Docker Hub credentials: DOCKERHUB_USERNAME and DOCKERHUB_TOKEN, or the
-Docker config file and its credential helpers.
+	Account: --account, AWS_ACCOUNT_ID, CODEBUILD_BUILD_ARN, then STS.
+	Region and credentials: the AWS SDK's default chain (--region overrides).
+	Docker Hub credentials: DOCKERHUB_USERNAME and DOCKERHUB_TOKEN, or the
+	Docker config file and its credential helpers.
 
-Examples:
-   ecrbase mirror --rewrite .                     # CodeBuild pre_build
-   ecrbase mirror --dry-run services/api
-   ecrbase mirror --image python:3.12 --image quay.io/minio/minio:latest
-   ecrbase mirror --platform linux/amd64,linux/arm64 --json . > mirror.json
-   ecrbase mirror --registry-mirror docker.io=https://artifactory.example.com/dockerhub .`,
-	Flags: append([]cli.Flag{
-		&cli.StringSliceFlag{Name: "image", Usage: "also mirror `REF` (repeatable)", EnvVars: envVar("image")},
-		&cli.StringSliceFlag{Name: "platform", Usage: "copy only these platforms of an index, `OS/ARCH[,...]` (the index digest changes)", EnvVars: envVar("platform")},
-		&cli.BoolFlag{Name: "no-update", Usage: "keep what ECR has when an upstream tag moved", EnvVars: envVar("no-update")},
-		&cli.BoolFlag{Name: "dry-run", Usage: "print the plan; write nothing, spend no pull", EnvVars: envVar("dry-run")},
-		&cli.BoolFlag{Name: "json", Usage: "write the report as JSON to stdout", EnvVars: envVar("json")},
-		&cli.BoolFlag{Name: "rewrite", Usage: "rewrite the Dockerfiles in place after a successful mirror", EnvVars: envVar("rewrite")},
-		&cli.BoolFlag{Name: "pin", Usage: "with --rewrite, add the mirrored @sha256 digest to each reference", EnvVars: envVar("pin")},
-		&cli.IntFlag{Name: "jobs", Usage: "images copied in parallel", Value: 4, EnvVars: envVar("jobs")},
-		&cli.StringSliceFlag{Name: "registry-mirror", Usage: "read `REGISTRY=URL` through a mirror or proxy", EnvVars: envVar("registry-mirror")},
-		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback is always allowed)", EnvVars: envVar("insecure-registry")},
-		&cli.BoolFlag{Name: "wait", Usage: "when Docker Hub's pull window is used up, wait instead of failing", EnvVars: envVar("wait")},
-		&cli.DurationFlag{Name: "max-wait", Usage: "longest wait with --wait", Value: defaultMaxWait, EnvVars: envVar("max-wait")},
-		&cli.BoolFlag{Name: "scan-on-push", Usage: "turn on scan-on-push in repositories it creates", Value: true, EnvVars: envVar("scan-on-push")},
-		&cli.StringFlag{Name: "tag-mutability", Usage: "`MUTABLE` or IMMUTABLE, for repositories it creates", EnvVars: envVar("tag-mutability")},
-		&cli.StringFlag{Name: "kms-key", Usage: "encrypt created repositories with KMS key `ARN` (default AES256)", EnvVars: envVar("kms-key")},
-		&cli.StringSliceFlag{Name: "repo-tag", Usage: "tag created repositories with `K=V`", EnvVars: envVar("repo-tag")},
-		&cli.PathFlag{Name: "lifecycle-policy", Usage: "apply the lifecycle policy in `FILE` to created repositories", EnvVars: envVar("lifecycle-policy")},
-		&cli.BoolFlag{Name: "scan-wait", Usage: "wait for the scan results of the images pushed", EnvVars: envVar("scan-wait")},
-		&cli.StringFlag{Name: "fail-on", Usage: "exit 1 when a scan finds `SEVERITY` or worse (LOW, MEDIUM, HIGH, CRITICAL)", EnvVars: envVar("fail-on")},
-	}, namingFlags...),
-	OnUsageError: onUsageError,
-	Action:       mirrorAction,
+	Examples:
+	   ecrbase mirror --rewrite .                     # CodeBuild pre_build
+	   ecrbase mirror --dry-run services/api
+	   ecrbase mirror --image python:3.12 --image quay.io/minio/minio:latest
+	   ecrbase mirror --platform linux/amd64,linux/arm64 --json . > mirror.json
+	   ecrbase mirror --registry-mirror docker.io=https://artifactory.example.com/dockerhub .`,
+		Flags: append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "image", Usage: "also mirror `REF` (repeatable)", EnvVars: envVar("image")},
+			&cli.StringSliceFlag{Name: "platform", Usage: "copy only these platforms of an index, `OS/ARCH[,...]` (the index digest changes)", EnvVars: envVar("platform")},
+			&cli.BoolFlag{Name: "no-update", Usage: "keep what ECR has when an upstream tag moved", EnvVars: envVar("no-update")},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan; write nothing, spend no pull", EnvVars: envVar("dry-run")},
+			&cli.BoolFlag{Name: "json", Usage: "write the report as JSON to stdout", EnvVars: envVar("json")},
+			&cli.BoolFlag{Name: "rewrite", Usage: "rewrite the Dockerfiles in place after a successful mirror", EnvVars: envVar("rewrite")},
+			&cli.BoolFlag{Name: "pin", Usage: "with --rewrite, add the mirrored @sha256 digest to each reference", EnvVars: envVar("pin")},
+			&cli.IntFlag{Name: "jobs", Usage: "images copied in parallel", Value: 4, EnvVars: envVar("jobs")},
+			&cli.StringSliceFlag{Name: "registry-mirror", Usage: "read `REGISTRY=URL` through a mirror or proxy", EnvVars: envVar("registry-mirror")},
+			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback is always allowed)", EnvVars: envVar("insecure-registry")},
+			&cli.BoolFlag{Name: "wait", Usage: "when Docker Hub's pull window is used up, wait instead of failing", EnvVars: envVar("wait")},
+			&cli.DurationFlag{Name: "max-wait", Usage: "longest wait with --wait", Value: defaultMaxWait, EnvVars: envVar("max-wait")},
+			&cli.BoolFlag{Name: "scan-on-push", Usage: "turn on scan-on-push in repositories it creates", Value: true, EnvVars: envVar("scan-on-push")},
+			&cli.StringFlag{Name: "tag-mutability", Usage: "`MUTABLE` or IMMUTABLE, for repositories it creates", EnvVars: envVar("tag-mutability")},
+			&cli.StringFlag{Name: "kms-key", Usage: "encrypt created repositories with KMS key `ARN` (default AES256)", EnvVars: envVar("kms-key")},
+			&cli.StringSliceFlag{Name: "repo-tag", Usage: "tag created repositories with `K=V`", EnvVars: envVar("repo-tag")},
+			&cli.PathFlag{Name: "lifecycle-policy", Usage: "apply the lifecycle policy in `FILE` to created repositories", EnvVars: envVar("lifecycle-policy")},
+			&cli.BoolFlag{Name: "scan-wait", Usage: "wait for the scan results of the images pushed", EnvVars: envVar("scan-wait")},
+			&cli.StringFlag{Name: "fail-on", Usage: "exit 1 when a scan finds `SEVERITY` or worse (LOW, MEDIUM, HIGH, CRITICAL)", EnvVars: envVar("fail-on")},
+		}, namingFlags()...),
+		OnUsageError: onUsageError,
+		Action:       mirrorAction,
+	}
 }
 
 // mirrorAction discovers the images, mirrors them, reports, and with
@@ -105,6 +107,9 @@ func mirrorAction(c *cli.Context) error {
 	if mirrorErr != nil {
 		return cli.Exit(oneLine(mirrorErr), exitError)
 	}
+	if report.DryRun && report.Failed > 0 {
+		return cli.Exit(fmt.Sprintf("the plan has %d image(s) that would fail", report.Failed), exitError)
+	}
 	if failedFiles != nil {
 		return failedFiles
 	}
@@ -140,7 +145,7 @@ func mirrorImages(c *cli.Context, files []string, opts rewrite.Options) ([]ecr.I
 		printWarnings(c.App.ErrWriter, warnings)
 		for _, r := range refs {
 			if r.Mirrored() {
-				images = addImage(images, ecr.Image{Source: r.Reference, Repository: r.Repository})
+				images = addImage(images, ecr.Image{Source: r.Upstream, Repository: r.Repository})
 			}
 		}
 		return nil
@@ -247,23 +252,25 @@ func short(d string) string {
 // build should fail rather than sit for that long.
 const defaultMaxWait = 10 * time.Minute
 
-var buildArgsCommand = &cli.Command{
-	Name:      "build-args",
-	Usage:     "print the build arguments a rewritten Dockerfile needs",
-	ArgsUsage: "[PATH...]",
-	Description: `Resolves the account and region as mirror does and prints them as
---build-arg flags for docker build. When a Dockerfile keeps its # syntax=
-image as written, BUILDKIT_SYNTAX points BuildKit at the mirrored copy.
+func buildArgsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "build-args",
+		Usage:     "print the build arguments a rewritten Dockerfile needs",
+		ArgsUsage: "[PATH...]",
+		Description: `Resolves the account and region as mirror does and prints them as
+	--build-arg flags for docker build. When a Dockerfile keeps its # syntax=
+	image as written, BUILDKIT_SYNTAX points BuildKit at the mirrored copy.
 
-Examples:
-   docker build $(ecrbase build-args) -t app .
-   ecrbase build-args --format env >> build.env
-   ecrbase build-args --format json`,
-	Flags: append([]cli.Flag{
-		&cli.StringFlag{Name: "format", Usage: "docker, env or json", Value: "docker", EnvVars: envVar("format")},
-	}, namingFlags...),
-	OnUsageError: onUsageError,
-	Action:       buildArgsAction,
+	Examples:
+	   docker build $(ecrbase build-args) -t app .
+	   ecrbase build-args --format env >> build.env
+	   ecrbase build-args --format json`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "format", Usage: "docker, env or json", Value: "docker", EnvVars: envVar("format")},
+		}, namingFlags()...),
+		OnUsageError: onUsageError,
+		Action:       buildArgsAction,
+	}
 }
 
 func buildArgsAction(c *cli.Context) error {
@@ -275,7 +282,7 @@ func buildArgsAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	target, err := ecr.ResolveTarget(c.Context, ecr.WithAccount(c.String("account")), ecr.WithRegion(c.String("region")))
+	target, err := ecr.ResolveTarget(c.Context, ecr.WithAccount(c.String("account")), ecr.WithRegion(opts.Region))
 	if err != nil {
 		return cli.Exit("resolving the ECR account and region: "+oneLine(err), exitError)
 	}

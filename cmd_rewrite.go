@@ -17,94 +17,100 @@ import (
 
 // namingFlags decide what a rewritten Dockerfile says; images, rewrite,
 // mirror and build-args share them so that all agree.
-var namingFlags = []cli.Flag{
-	&cli.StringSliceFlag{Name: "build-arg", Usage: "set a build argument `K=V`, as docker build does", EnvVars: envVar("build-arg")},
-	&cli.StringSliceFlag{Name: "prefix", Usage: "ECR repository prefix for a registry, `REGISTRY=PREFIX` (docker.io=docker-hub)", EnvVars: envVar("prefix")},
-	&cli.StringSliceFlag{Name: "exclude", Usage: "leave references matching `PATTERN` alone (path.Match on the reference or name)", EnvVars: envVar("exclude")},
-	&cli.StringSliceFlag{Name: "only", Usage: "rewrite only references from `REGISTRY`", EnvVars: envVar("only")},
-	&cli.StringFlag{Name: "account-arg", Usage: "build argument `NAME` holding the AWS account", Value: "AWS_ACCOUNT_ID", EnvVars: envVar("account-arg")},
-	&cli.StringFlag{Name: "region-arg", Usage: "build argument `NAME` holding the AWS region", Value: "AWS_REGION", EnvVars: envVar("region-arg")},
-	&cli.StringFlag{Name: "region", Usage: "AWS `REGION` (the default written for the region argument)", EnvVars: append(envVar("region"), "AWS_REGION")},
-	&cli.StringFlag{Name: "account", Usage: "AWS account `ID` (for --syntax=literal and mirror)", EnvVars: append(envVar("account"), "AWS_ACCOUNT_ID")},
-	&cli.BoolFlag{Name: "strict", Usage: "fail on references that cannot be resolved", EnvVars: envVar("strict")},
-	&cli.StringFlag{Name: "syntax", Usage: "what to do with `# syntax=` images: keep or literal", Value: "keep", EnvVars: envVar("syntax")},
+func namingFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "build-arg", Usage: "set a build argument `K=V`, as docker build does", EnvVars: envVar("build-arg")},
+		&cli.StringSliceFlag{Name: "prefix", Usage: "ECR repository prefix for a registry, `REGISTRY=PREFIX` (docker.io=docker-hub)", EnvVars: envVar("prefix")},
+		&cli.StringSliceFlag{Name: "exclude", Usage: "leave references matching `PATTERN` alone (path.Match on the reference or name)", EnvVars: envVar("exclude")},
+		&cli.StringSliceFlag{Name: "only", Usage: "rewrite only references from `REGISTRY`", EnvVars: envVar("only")},
+		&cli.StringFlag{Name: "account-arg", Usage: "build argument `NAME` holding the AWS account", Value: "AWS_ACCOUNT_ID", EnvVars: envVar("account-arg")},
+		&cli.StringFlag{Name: "region-arg", Usage: "build argument `NAME` holding the AWS region", Value: "AWS_REGION", EnvVars: envVar("region-arg")},
+		&cli.StringFlag{Name: "region", Usage: "AWS `REGION`: where mirrors live, and the default written for the region argument (else .ecrbase.yaml, else AWS_REGION)", EnvVars: envVar("region")},
+		&cli.StringFlag{Name: "account", Usage: "AWS account `ID` (for --syntax=literal and mirror)", EnvVars: append(envVar("account"), "AWS_ACCOUNT_ID")},
+		&cli.BoolFlag{Name: "strict", Usage: "fail on references that cannot be resolved", EnvVars: envVar("strict")},
+		&cli.StringFlag{Name: "syntax", Usage: "what to do with `# syntax=` images: keep or literal", Value: "keep", EnvVars: envVar("syntax")},
+	}
 }
 
-var imagesCommand = &cli.Command{
-	Name:      "images",
-	Usage:     "list the images Dockerfiles pull and where they map in ECR",
-	ArgsUsage: "[PATH...]",
-	Description: `PATH is a Dockerfile, a directory searched recursively, or - for stdin
-(default: the current directory).
+func imagesCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "images",
+		Usage:     "list the images Dockerfiles pull and where they map in ECR",
+		ArgsUsage: "[PATH...]",
+		Description: `PATH is a Dockerfile, a directory searched recursively, or - for stdin
+	(default: the current directory).
 
-Examples:
-   ecrbase images
-   ecrbase images --json services/api/Dockerfile
-   ecrbase images --build-arg PYTHON_VERSION=3.12 .`,
-	Flags:        append([]cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", EnvVars: envVar("json")}}, namingFlags...),
-	OnUsageError: onUsageError,
-	Action: func(c *cli.Context) error {
-		opts, err := options(c)
-		if err != nil {
-			return err
-		}
-		files, err := dockerfiles(c)
-		if err != nil {
-			return err
-		}
-		var refs []rewrite.Ref
-		failed := eachDockerfile(c, files, func(name string, data []byte) error {
-			found, warnings, err := rewrite.Find(name, data, opts)
+	Examples:
+	   ecrbase images
+	   ecrbase images --json services/api/Dockerfile
+	   ecrbase images --build-arg PYTHON_VERSION=3.12 .`,
+		Flags:        append([]cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", EnvVars: envVar("json")}}, namingFlags()...),
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			opts, err := options(c)
 			if err != nil {
 				return err
 			}
-			printWarnings(c.App.ErrWriter, warnings)
-			refs = append(refs, found...)
-			return nil
-		})
-		if c.Bool("json") {
-			if refs == nil {
-				refs = []rewrite.Ref{}
-			}
-			enc := json.NewEncoder(c.App.Writer)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(refs); err != nil {
+			files, err := dockerfiles(c)
+			if err != nil {
 				return err
 			}
-		} else {
-			printRefs(c.App.Writer, refs)
-		}
-		return failed
-	},
+			var refs []rewrite.Ref
+			failed := eachDockerfile(c, files, func(name string, data []byte) error {
+				found, warnings, err := rewrite.Find(name, data, opts)
+				if err != nil {
+					return err
+				}
+				printWarnings(c.App.ErrWriter, warnings)
+				refs = append(refs, found...)
+				return nil
+			})
+			if c.Bool("json") {
+				if refs == nil {
+					refs = []rewrite.Ref{}
+				}
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(refs); err != nil {
+					return err
+				}
+			} else {
+				printRefs(c.App.Writer, refs)
+			}
+			return failed
+		},
+	}
 }
 
-var rewriteCommand = &cli.Command{
-	Name:      "rewrite",
-	Usage:     "rewrite Dockerfiles to pull their images from ECR",
-	ArgsUsage: "[PATH...]",
-	Description: `With one file, the result goes to stdout. --write changes files in place
-(atomically, keeping their mode), --diff prints a unified diff, and --check
-lists the files that would change and exits 3: the pre-commit hook.
---check never reads AWS configuration or touches the network.
+func rewriteCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rewrite",
+		Usage:     "rewrite Dockerfiles to pull their images from ECR",
+		ArgsUsage: "[PATH...]",
+		Description: `With one file, the result goes to stdout. --write changes files in place
+	(atomically, keeping their mode), --diff prints a unified diff, and --check
+	lists the files that would change and exits 3: the pre-commit hook.
+	--check never reads AWS configuration or touches the network.
 
-Examples:
-   ecrbase rewrite Dockerfile
-   ecrbase rewrite -w .
-   ecrbase rewrite --check --region us-east-1 services/
-   ecrbase rewrite --diff --prefix docker.io=hub Dockerfile`,
-	Flags: append([]cli.Flag{
-		&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "rewrite files in place", EnvVars: envVar("write")},
-		&cli.BoolFlag{Name: "diff", Usage: "print a unified diff", EnvVars: envVar("diff")},
-		&cli.BoolFlag{Name: "check", Usage: "list files that would change; exit 3 if any", EnvVars: envVar("check")},
-	}, namingFlags...),
-	OnUsageError: onUsageError,
-	Action: func(c *cli.Context) error {
-		opts, err := options(c)
-		if err != nil {
-			return err
-		}
-		return rewriteFiles(c, opts)
-	},
+	Examples:
+	   ecrbase rewrite Dockerfile
+	   ecrbase rewrite -w .
+	   ecrbase rewrite --check --region us-east-1 services/
+	   ecrbase rewrite --diff --prefix docker.io=hub Dockerfile`,
+		Flags: append([]cli.Flag{
+			&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "rewrite files in place", EnvVars: envVar("write")},
+			&cli.BoolFlag{Name: "diff", Usage: "print a unified diff", EnvVars: envVar("diff")},
+			&cli.BoolFlag{Name: "check", Usage: "list files that would change; exit 3 if any", EnvVars: envVar("check")},
+		}, namingFlags()...),
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			opts, err := options(c)
+			if err != nil {
+				return err
+			}
+			return rewriteFiles(c, opts)
+		},
+	}
 }
 
 // rewriteFiles runs the rewrite command's work; mirror --rewrite reuses it.

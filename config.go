@@ -1077,6 +1077,19 @@ func (r resolver) pairs(flag string, given map[string]string, file []pair, norm 
 	return out, src
 }
 
+// region is --region (or ECRBASE_REGION), else the file's region, else the
+// ambient AWS_REGION: a developer's shell must not change what the
+// repository's file says, but with no file the SDK's usual variable counts.
+func (r resolver) region() (string, source) {
+	v, s := r.str("region", r.cfg.Region, "")
+	if v == "" && s.Kind == "default" {
+		if env := os.Getenv("AWS_REGION"); env != "" {
+			return env, source{Kind: "env", Env: "AWS_REGION"}
+		}
+	}
+	return v, s
+}
+
 // applyConfig fills the naming options that no flag or environment variable
 // set from the configuration file, else from the built-in defaults.
 // options calls it last, so every command that names images (images,
@@ -1089,7 +1102,7 @@ func applyConfig(c *cli.Context, opts *rewrite.Options) error {
 	r := resolver{c, cfg}
 	opts.AccountArg, _ = r.str("account-arg", cfg.AccountArg, "AWS_ACCOUNT_ID")
 	opts.RegionArg, _ = r.str("region-arg", cfg.RegionArg, "AWS_REGION")
-	opts.Region, _ = r.str("region", cfg.Region, "")
+	opts.Region, _ = r.region()
 	opts.Prefixes, _ = r.pairs("prefix", opts.Prefixes, cfg.Prefixes, rewrite.NormalizeRegistry)
 	opts.Exclude, _ = r.list("exclude", cfg.Exclude)
 	opts.Only, _ = r.list("only", cfg.Only)

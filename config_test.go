@@ -32,60 +32,11 @@ import (
 	"ecrbase/rewrite"
 )
 
-// pristineFlags restores every flag definition to its state before any test
-// ran. The commands are package variables, and urfave/cli writes a value
-// read from the environment into the flag definition itself (Value,
-// HasBeenSet), so without this one in-process run would leak its
-// environment into the next.
-var pristineFlags = snapshotFlags()
-
-func snapshotFlags() func() {
-	app := newApp()
-	all := slices.Clone(app.Flags)
-	for _, cmd := range app.Commands {
-		all = append(all, cmd.Flags...)
-	}
-	var restore []func()
-	seen := map[cli.Flag]bool{}
-	for _, f := range all {
-		if seen[f] {
-			continue
-		}
-		seen[f] = true
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			v := *f
-			restore = append(restore, func() { *f = v })
-		case *cli.BoolFlag:
-			v := *f
-			restore = append(restore, func() { *f = v })
-		case *cli.StringSliceFlag:
-			v := *f
-			restore = append(restore, func() { *f = v })
-		case *cli.PathFlag:
-			v := *f
-			restore = append(restore, func() { *f = v })
-		case *cli.IntFlag:
-			v := *f
-			restore = append(restore, func() { *f = v })
-		case *cli.DurationFlag:
-			v := *f
-			restore = append(restore, func() { *f = v })
-		}
-	}
-	return func() {
-		for _, r := range restore {
-			r()
-		}
-	}
-}
-
-// isolate gives a CLI test a clean slate: pristine flags, no cached
-// configuration, and none of the environment variables that flags read.
+// isolate gives a CLI test a clean slate: no cached configuration, and
+// none of the environment variables that flags read.
 func isolate(t *testing.T) {
 	t.Helper()
 	reset := func() {
-		pristineFlags()
 		configCache.Lock()
 		configCache.m = nil
 		configCache.Unlock()
@@ -128,7 +79,7 @@ func probe(t *testing.T, args ...string) (rewrite.Options, ecr.Options, error) {
 	app.Writer, app.ErrWriter = io.Discard, io.Discard
 	app.Commands = append(slices.Clone(app.Commands), &cli.Command{
 		Name:  "probe",
-		Flags: mirrorCommand.Flags,
+		Flags: mirrorCommand().Flags,
 		Action: func(c *cli.Context) error {
 			var err error
 			if ro, err = options(c); err != nil {
@@ -205,10 +156,10 @@ func TestConfigPrecedence(t *testing.T) {
 			want:    [4]string{"AWS_REGION", "FileRegion", "EnvRegion", "FlagRegion"},
 		},
 		{
-			// AWS_REGION is one of --region's variables: CodeBuild's region
-			// beats the file.
+			// The ambient AWS_REGION comes after the file: see
+			// TestRegionAfterFile.
 			setting: "region",
-			layer:   layer{"region: eu-west-1", [2]string{"AWS_REGION", "eu-central-1"}, []string{"--region", "us-west-2"}},
+			layer:   layer{"region: eu-west-1", [2]string{"ECRBASE_REGION", "eu-central-1"}, []string{"--region", "us-west-2"}},
 			get: func(o rewrite.Options, m ecr.Options) string {
 				if o.Region != m.Region {
 					return fmt.Sprintf("rewrite %q, mirror %q", o.Region, m.Region)
@@ -333,7 +284,6 @@ func TestConfigPrecedence(t *testing.T) {
 					t.Errorf("%s with %s = %q, want %q", tc.setting, layerName, got, tc.want[i])
 				}
 
-				pristineFlags()
 				out := configOutput(t, flags...)
 				s, ok := out.find(tc.setting, tc.key)
 				if tc.want[i] == "" && !ok {
@@ -663,7 +613,6 @@ func TestConfigLookup(t *testing.T) {
 		if got, src := region(); got != "sa-east-1" || src.File != "env/settings.yaml" {
 			t.Errorf("region with ECRBASE_CONFIG = %q from %v, want sa-east-1 from env/settings.yaml", got, src)
 		}
-		pristineFlags()
 		// The global flag comes before the command; the policy path is
 		// relative to the file that names it.
 		code, out, errOut := ecrbase(t, "", "--config", "ci/ecrbase.yaml", "config")
@@ -729,7 +678,6 @@ repository.lifecycle_policy  policy.json  .ecrbase.yaml:9
 		t.Errorf("config = %d (stderr %q), diff (-want +got):\n%s", code, errOut, cmp.Diff(want, out))
 	}
 
-	pristineFlags()
 	got := configOutput(t, "--prefix", "quay.io=quay-mirror", "--strict")
 	if got.File == nil || *got.File != ".ecrbase.yaml" {
 		t.Errorf("config --json file = %v, want .ecrbase.yaml", got.File)
@@ -907,7 +855,6 @@ registry_mirrors:
 		built = append(built, uri)
 	}
 
-	pristineFlags()
 	code, out, errOut = ecrbase(t, "", "mirror", "--dry-run", "--json", ".")
 	var report ecr.Report
 	if err := json.Unmarshal([]byte(out), &report); err != nil {
@@ -1055,5 +1002,29 @@ func TestConfigValueChecks(t *testing.T) {
 				t.Errorf("%s(%q) = true, want false", tc.name, s)
 			}
 		}
+	}
+}
+
+// TestRegionAfterFile: a developer's AWS_REGION must not change what the
+// repository's .ecrbase.yaml says; with no file, AWS_REGION is the default.
+func TestRegionAfterFile(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, ".git", "HEAD"), "ref: refs/heads/main\n", 0o644)
+	df := filepath.Join(dir, "Dockerfile")
+	writeFile(t, df, "FROM python:3.7\n", 0o644)
+	t.Chdir(dir)
+	t.Setenv("AWS_REGION", "eu-north-1")
+
+	code, out, errOut := ecrbase(t, "", "rewrite", df)
+	if code != exitOK || !strings.Contains(out, "ARG AWS_REGION=eu-north-1\n") {
+		t.Errorf("no file: rewrite = %d, %q (stderr %q), want the AWS_REGION default", code, out, errOut)
+	}
+	writeFile(t, filepath.Join(dir, ".ecrbase.yaml"), "version: 1\nregion: us-east-1\n", 0o644)
+	isolate(t)
+	t.Setenv("AWS_REGION", "eu-north-1")
+	code, out, errOut = ecrbase(t, "", "rewrite", df)
+	if code != exitOK || !strings.Contains(out, "ARG AWS_REGION=us-east-1\n") {
+		t.Errorf("with file: rewrite = %d, %q (stderr %q), want the file's region", code, out, errOut)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -211,76 +210,10 @@ func TestEcrbaseInvocations(t *testing.T) {
 	}
 }
 
-// newApp's commands and flags are package-level values, and urfave/cli v2
-// writes a flag's environment value into the flag itself while parsing
-// (StringFlag.Value), so one in-process run leaks into the next. These tests
-// run on copies taken when the test binary starts, before any run.
-var pristineApp = snapshotApp(newApp())
-
-type commandSnapshot struct {
-	cmd   cli.Command
-	flags []cli.Flag
-	subs  []commandSnapshot
-}
-
-type appSnapshot struct {
-	flags    []cli.Flag
-	commands []commandSnapshot
-}
-
-func snapshotApp(app *cli.App) appSnapshot {
-	return appSnapshot{flags: copyFlags(app.Flags), commands: snapshotCommands(app.Commands)}
-}
-
-func snapshotCommands(cmds []*cli.Command) []commandSnapshot {
-	out := make([]commandSnapshot, len(cmds))
-	for i, c := range cmds {
-		out[i] = commandSnapshot{cmd: *c, flags: copyFlags(c.Flags), subs: snapshotCommands(c.Subcommands)}
-	}
-	return out
-}
-
-func (s commandSnapshot) build() *cli.Command {
-	c := s.cmd
-	c.Flags = copyFlags(s.flags)
-	c.Subcommands = nil
-	for _, sub := range s.subs {
-		c.Subcommands = append(c.Subcommands, sub.build())
-	}
-	return &c
-}
-
-// copyFlags copies each flag struct, so parsing cannot write into the original.
-func copyFlags(flags []cli.Flag) []cli.Flag {
-	out := make([]cli.Flag, len(flags))
-	for i, f := range flags {
-		v := reflect.ValueOf(f)
-		if v.Kind() != reflect.Pointer {
-			out[i] = f
-			continue
-		}
-		n := reflect.New(v.Elem().Type())
-		n.Elem().Set(v.Elem())
-		out[i] = n.Interface().(cli.Flag)
-	}
-	return out
-}
-
-// freshApp is newApp with commands and flags as they were before any run.
-func freshApp() *cli.App {
-	app := newApp()
-	app.Flags = copyFlags(pristineApp.flags)
-	app.Commands = nil
-	for _, c := range pristineApp.commands {
-		app.Commands = append(app.Commands, c.build())
-	}
-	return app
-}
-
 // parseOnly runs the CLI's own flag parsing on args, with every action
 // replaced by one that does nothing, so that nothing reads files or calls AWS.
 func parseOnly(args []string) error {
-	app := freshApp()
+	app := newApp()
 	var out bytes.Buffer
 	app.Writer, app.ErrWriter = &out, &out
 	app.ExitErrHandler = func(*cli.Context, error) {}
@@ -408,7 +341,7 @@ func runEntry(t *testing.T, entry string, files ...string) (code int, output str
 	if words[0] != "ecrbase" {
 		t.Fatalf("entry %q does not run ecrbase", entry)
 	}
-	app := freshApp()
+	app := newApp()
 	var out bytes.Buffer
 	app.Writer, app.ErrWriter = &out, &out
 	app.ExitErrHandler = func(*cli.Context, error) {}
