@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -287,6 +288,14 @@ func buildArgsAction(c *cli.Context) error {
 		return cli.Exit("resolving the ECR account and region: "+oneLine(err), exitError)
 	}
 	args := [][2]string{{opts.AccountArg, target.Account}, {opts.RegionArg, target.Region}}
+	// The build arguments images were resolved with (--build-arg and the
+	// file's build_args) go to docker build too, so it pulls what was
+	// mirrored.
+	for _, k := range slices.Sorted(maps.Keys(opts.BuildArgs)) {
+		if k != opts.AccountArg && k != opts.RegionArg {
+			args = append(args, [2]string{k, opts.BuildArgs[k]})
+		}
+	}
 	if syntax, err := keptSyntax(c, opts); err != nil {
 		return err
 	} else if syntax != "" {

@@ -266,3 +266,28 @@ func TestWarningsNameFileAndLine(t *testing.T) {
 		t.Errorf("--strict = %d, stderr %q", code, errOut)
 	}
 }
+
+func TestBuildArgs(t *testing.T) {
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	writeFile(t, df, "# syntax=docker/dockerfile:1.7\nARG PY=3.7\nFROM python:${PY}\n", 0o644)
+	t.Setenv("AWS_ACCOUNT_ID", "123456789012")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-credentials"))
+	syntax := "BUILDKIT_SYNTAX=123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/docker/dockerfile:1.7"
+	for _, tc := range []struct {
+		format, want string
+	}{
+		{"docker", "--build-arg AWS_ACCOUNT_ID=123456789012 --build-arg AWS_REGION=eu-west-1 --build-arg PY=3.8 --build-arg " + syntax + "\n"},
+		{"env", "AWS_ACCOUNT_ID=123456789012\nAWS_REGION=eu-west-1\nPY=3.8\n" + syntax + "\n"},
+		{"json", "{\n  \"AWS_ACCOUNT_ID\": \"123456789012\",\n  \"AWS_REGION\": \"eu-west-1\",\n  \"BUILDKIT_SYNTAX\": \"" + syntax[len("BUILDKIT_SYNTAX="):] + "\",\n  \"PY\": \"3.8\"\n}\n"},
+	} {
+		code, out, errOut := ecrbase(t, "", "build-args", "--region", "eu-west-1", "--build-arg", "PY=3.8", "--format", tc.format, df)
+		if code != exitOK || out != tc.want {
+			t.Errorf("build-args --format %s = %d, %q (stderr %q), want %q", tc.format, code, out, errOut, tc.want)
+		}
+	}
+	if code, _, _ := ecrbase(t, "", "build-args", "--format", "yaml", df); code != exitUsage {
+		t.Errorf("build-args --format yaml = %d, want %d", code, exitUsage)
+	}
+}
