@@ -52,7 +52,7 @@ func (r *run) copy(p *plan) (string, error) {
 	ref := p.src.readRef()
 	desc, err := r.src.Get(ctx, ref) // counted pull
 	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", ref, r.book.sourceError(p.readHost, err))
+		return "", fmt.Errorf("reading %s: %w", p.srcName(), r.book.sourceError(p.readHost, err))
 	}
 	raw, mt := desc.Manifest, desc.MediaType
 	if mt.IsIndex() {

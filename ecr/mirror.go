@@ -430,9 +430,10 @@ func (r *run) budget(plans []*plan) {
 		err := fmt.Errorf("%w on %s: the copies need %d counted pulls, quota seen: %s", ErrPullBudget, host, need[host], q)
 		for _, p := range plans {
 			if p.err == nil && p.readHost == host && (p.res.Action == Copy || p.res.Action == Update) {
-				if r.o.DryRun {
+				switch {
+				case r.o.DryRun:
 					r.warn(p, err.Error())
-				} else {
+				case !r.keepStale(p, err):
 					r.fail(p, err)
 				}
 			}
@@ -459,7 +460,9 @@ func (r *run) act(p *plan) {
 	}
 	digest, err := r.copy(p)
 	if err != nil {
-		r.fail(p, err)
+		if !((unreachable(err) || errors.Is(err, ErrRateLimited)) && r.keepStale(p, err)) {
+			r.fail(p, err)
+		}
 		r.done(p)
 		return
 	}
@@ -470,6 +473,20 @@ func (r *run) act(p *plan) {
 		}
 	}
 	r.done(p)
+}
+
+// keepStale turns an update that cannot be done now (no pulls left, 429,
+// source down) into keeping what ECR has, with a warning: the build still
+// works from ECR, it just does not get the upstream change yet. It reports
+// false for anything but an update of a tag ECR has.
+func (r *run) keepStale(p *plan, err error) bool {
+	if p.res.Action != Update || p.tgtDesc == nil || p.written {
+		return false
+	}
+	p.res.Action, p.res.Digest = Keep, p.tgtDesc.Digest.String()
+	r.warn(p, fmt.Sprintf("upstream moved to %s but cannot be copied now (%v); keeping %s at %s in ECR",
+		p.res.SourceDigest, err, p.res.Target, p.res.Digest))
+	return true
 }
 
 func (r *run) done(p *plan) {

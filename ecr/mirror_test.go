@@ -159,6 +159,38 @@ func TestMirrorStale(t *testing.T) {
 	}
 }
 
+// TestMirrorStaleKeptWhenSourceRefuses: when the upstream tag moved but the
+// copy cannot be made now (429 on the GET, or no pulls left), ECR keeps its
+// tag with a warning and the run succeeds: the build still works from ECR.
+func TestMirrorStaleKeptWhenSourceRefuses(t *testing.T) {
+	t.Parallel()
+	for name, refuse := range map[string]func(*hubproxy.Proxy){
+		"429":           func(p *hubproxy.Proxy) { p.SetFault(hubproxy.Fault{Mode: hubproxy.TooManyRequests}) },
+		"no pulls left": func(p *hubproxy.Proxy) { p.SetQuota(100, 0, false) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h, target := newHub(t), newRegistry(t)
+			old := h.push(t, "moving:1", randomImage(t, 1024, 1))
+			repo := uniqueRepo(t)
+			images := []Image{{Source: "docker.io/library/moving:1", Repository: repo}}
+			mustMirror(t, images, testOptions(t, target, h, nil)...)
+			h.push(t, "moving:1", randomImage(t, 1024, 1))
+			h.proxy.Reset()
+			refuse(h.proxy)
+
+			rep := mustMirror(t, images, testOptions(t, target, h, nil)...)
+			got := rep.Images[0]
+			if got.Status != Stale || got.Action != Keep || got.Digest != old || len(got.Warnings) == 0 {
+				t.Errorf("run = %s/%s %s warnings %q, want stale/keep %s with a warning", got.Status, got.Action, got.Digest, got.Warnings, old)
+			}
+			if d := head(t, target, repo+":1"); d != old {
+				t.Errorf("ECR = %s, want %s kept", d, old)
+			}
+		})
+	}
+}
+
 func TestMirrorDigestReferences(t *testing.T) {
 	t.Parallel()
 	h, target := newHub(t), newRegistry(t)
