@@ -26,7 +26,8 @@
 # N failed"), and ends only the processes it started. Run as root:
 #   bash scripts/e2e.sh
 # E2E_KEEP=1 keeps the temporary folder for a look after the run;
-# E2E_STAGE=stack stops after scenario 0.
+# E2E_STAGE=stack stops after scenario 0; E2E_STAGE=demo runs the main job on
+# examples/python-app instead of the scenarios (scripts/demo.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -571,6 +572,32 @@ check_blobs() {
 		done
 	done
 }
+
+# ---------------------------------------------------------------- demo
+
+# E2E_STAGE=demo (scripts/demo.sh) runs the main job on one example, the way
+# CodeBuild's pre_build and build do, shows what it did, and stops.
+if [[ ${E2E_STAGE:-} == demo ]]; then
+	CURRENT="demo"
+	app=$WORK/python-app
+	echo
+	echo "\$ ecrbase mirror --rewrite examples/python-app      # Docker Hub is $PROXY here"
+	(cd "$app/.." && "$ECRBASE" mirror --rewrite "${MIRROR_ARGS[@]}" python-app) || die "ecrbase mirror --rewrite failed"
+	echo
+	echo "\$ diff -u Dockerfile (before) Dockerfile (after)"
+	diff -u "$PRISTINE/python-app/Dockerfile" "$app/Dockerfile" || true
+	echo
+	echo "\$ docker build \$(ecrbase build-args) examples/python-app"
+	read -ra BUILD_ARGS < <(cd "$app" && "$ECRBASE" build-args --account "$ACCOUNT" --region "$REGION")
+	echo "  build args: ${BUILD_ARGS[*]}"
+	mark
+	build demo "$app" "${BUILD_ARGS[@]}" || die "docker build of the rewritten python-app failed: $(build_error demo)"
+	measure
+	grep -E '^#[0-9]+ (\[|DONE|naming)' "$LOGS/build-demo.log" | sed 's/^/  /' | tail -n 12
+	echo
+	echo "The build pulled only from $ECR_HOST: $UP_REQ requests reached Docker Hub while it ran."
+	exit 0
+fi
 
 # ---------------------------------------------------------------- 1: cold mirror
 
