@@ -24,7 +24,7 @@ func configCommand() *cli.Command {
 	repository's .ecrbase.yaml (looked up from the current directory to the git
 	root; --config or ECRBASE_CONFIG names another), then the built-in default.
 	config takes the same flags as mirror, so it shows what a command line would
-	use. See docs/config.md for the file's fields.
+	use. The README describes the file field by field.
 
 	Examples:
 	   ecrbase config

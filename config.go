@@ -30,7 +30,7 @@ import (
 // The repository configuration file, .ecrbase.yaml, holds the settings that
 // decide what a rewritten Dockerfile says and what gets mirrored, so that
 // CodeBuild, the pre-commit hook and a laptop agree without flags. Flags and
-// environment variables still win over it; see docs/config.md.
+// environment variables still win over it; see the README.
 
 // configNames are the file names looked up, in this order, in each directory
 // from the working directory up to the repository root.
@@ -130,7 +130,7 @@ type field struct {
 	decode func(d *decoder, n *yaml.Node) error
 }
 
-// topFields is the schema of the file's top level; docs/config.md describes
+// topFields is the schema of the file's top level; the README describes
 // each field.
 var topFields = []field{
 	{"version", func(d *decoder, n *yaml.Node) error { return nil }}, // checked first, in parse

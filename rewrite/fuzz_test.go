@@ -70,7 +70,7 @@ func FuzzFile(f *testing.F) {
 
 var (
 	insertedLine = regexp.MustCompile(`^(ARG (AWS_ACCOUNT_ID|AWS_REGION(=us-east-1)?)|FROM \S+\.dkr\.ecr\.\S+ AS ecr-\S+)\r?\n$`)
-	tokenSeps    = regexp.MustCompile("[ \t\r\n,=\"'\\\\`]+")
+	tokenSeps    = regexp.MustCompile("[ \t\v\f\r\n,=\"'\\\\`]+")
 )
 
 // checkOnlyReferencesChanged aligns input and output lines, drops the
