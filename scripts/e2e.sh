@@ -856,6 +856,26 @@ measure
 ((UP_REQ == 0)) || fail "6: rewrite --check sent $UP_REQ requests to the upstream"
 summary "6 pre-commit check" "${#APPS[@]}"
 
+# ---------------------------------------------------------------- 7: pin
+
+begin "7 mirror --rewrite --pin: digests written, then built"
+PIN=$TMP/work/pin
+cp -a "$PRISTINE/python-app" "$PIN"
+mark
+RC=0
+(cd "$PIN" && timeout 300 "$ECRBASE" mirror --rewrite --pin "${MIRROR_ARGS[@]}" . >"$LOGS/s7.out" 2>"$LOGS/s7.err") || RC=$?
+((RC == 0)) || fail "7: mirror --rewrite --pin exited $RC: $(tail -n 3 "$LOGS/s7.err")"
+want="docker-hub/library/python:3.7@${UP_SEEDED[docker.io/library/python:3.7]:-none}"
+grep -Fq "$want" "$PIN/Dockerfile" || fail "7: the pinned Dockerfile does not say $want: $(grep -m1 FROM "$PIN/Dockerfile")"
+read -ra BUILD_ARGS < <(cd "$PIN" && "$ECRBASE" build-args --account "$ACCOUNT" --region "$REGION")
+build pin "$PIN" "${BUILD_ARGS[@]}" || fail "7: docker build of the pinned Dockerfile failed: $(build_error pin)"
+RC=0
+"$ECRBASE" rewrite --check "$PIN" >/dev/null 2>&1 || RC=$?
+((RC == 0)) || fail "7: rewrite --check on the pinned Dockerfile exited $RC, want 0"
+measure
+((UP_GET == 0)) || fail "7: pinning an image ECR already has made $UP_GET manifest GETs upstream"
+summary "7 pin and build" 1
+
 # ---------------------------------------------------------------- summary
 
 print_summary
