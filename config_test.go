@@ -6,20 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -29,6 +25,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"ecrbase/ecr"
+	"ecrbase/internal/testenv"
 	"ecrbase/rewrite"
 )
 
@@ -785,7 +782,7 @@ func TestConfigExamples(t *testing.T) {
 // are served by an in-process registry that the file names as docker.io's
 // mirror.
 func TestConfigRewriteAndMirrorAgree(t *testing.T) {
-	moto := startMoto(t)
+	moto := testenv.Moto(t)
 
 	var heads atomic.Int32
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
@@ -891,40 +888,6 @@ registry_mirrors:
 	if got := heads.Load(); got < int32(len(want)) {
 		t.Errorf("mirror made %d manifest HEADs through the file's registry mirror, want at least one per image (%d)", got, len(want))
 	}
-}
-
-// startMoto starts a moto_server for one test, on a free port, and returns
-// its URL. It ends only that process, by its process group.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Skipf("moto_server is not installed (%v): it stands in for the ECR API", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(url + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return url
-		}
-	}
-	t.Fatalf("moto_server did not answer on %s", url)
-	return ""
 }
 
 // BenchmarkReadConfig is what the file costs a command: finding it from a

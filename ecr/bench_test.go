@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"ecrbase/internal/hubproxy"
+	"ecrbase/internal/testenv"
 )
 
 const largeLayer = 512 << 20
@@ -157,7 +158,7 @@ func TestMirrorChild(t *testing.T) {
 	if err := json.Unmarshal([]byte(spec), &job); err != nil {
 		t.Fatal(err)
 	}
-	moto.once.Do(func() { moto.url = job.Moto })
+	moto.once.Do(func() { moto.p = &testenv.Process{URL: job.Moto} }) // the parent's
 	h := &hub{url: job.Hub}
 	rep, err := Mirror(context.Background(), []Image{{Source: job.Source, Repository: job.Repository}}, testOptions(t, job.Target, h, nil)...)
 	if err != nil {

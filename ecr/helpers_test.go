@@ -3,17 +3,14 @@ package ecr
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"errors"
 	"io"
 	"log"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"ecrbase/internal/hubproxy"
+	"ecrbase/internal/testenv"
 )
 
 const (
@@ -36,20 +34,16 @@ const (
 	motoToken   = "123456789012-auth-token"
 )
 
+// moto is one moto_server for the whole test binary.
 var moto struct {
 	once sync.Once
-	url  string
-	cmd  *exec.Cmd
+	p    *testenv.Process
 	err  error
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if moto.cmd != nil && moto.cmd.Process != nil {
-		// Only the moto_server this test binary started, by its process group.
-		_ = syscall.Kill(-moto.cmd.Process.Pid, syscall.SIGKILL)
-		_ = moto.cmd.Wait()
-	}
+	moto.p.Stop() // only the moto_server this test binary started
 	os.Exit(code)
 }
 
@@ -66,36 +60,14 @@ func freePort(t testing.TB) int {
 // motoURL starts one moto_server for the whole test binary.
 func motoURL(t testing.TB) string {
 	t.Helper()
-	moto.once.Do(func() {
-		bin, err := exec.LookPath("moto_server")
-		if err != nil {
-			moto.err = err
-			return
-		}
-		port := freePort(t)
-		cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			moto.err = err
-			return
-		}
-		moto.cmd = cmd
-		moto.url = fmt.Sprintf("http://127.0.0.1:%d", port)
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if resp, err := http.Get(moto.url + "/moto-api/"); err == nil {
-				resp.Body.Close()
-				return
-			}
-		}
-		moto.err = fmt.Errorf("moto_server did not answer on %s", moto.url)
-	})
+	moto.once.Do(func() { moto.p, moto.err = testenv.StartMoto() })
+	if errors.Is(moto.err, testenv.ErrNotInstalled) {
+		t.Skipf("%v; the ECR API tests need it", moto.err)
+	}
 	if moto.err != nil {
-		if moto.cmd == nil {
-			t.Skipf("moto_server is not installed (%v); the ECR API tests need it", moto.err)
-		}
 		t.Fatal(moto.err)
 	}
-	return moto.url
+	return moto.p.URL
 }
 
 func motoConfig(t testing.TB) aws.Config {
