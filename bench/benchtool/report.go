@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -29,6 +30,7 @@ type cell struct {
 	n, ok                 int
 	wall, cpu, rss        float64 // s, s, MiB
 	server                float64 // s
+	wallMin, wallMax      float64
 	gets, heads, blobGets float64
 	mib                   float64
 	runs                  []RunRecord
@@ -54,6 +56,9 @@ func summarize(recs []RunRecord) cell {
 	c.wall, c.cpu, c.rss, c.server = median(wall), median(cpu), median(rss), median(srv)
 	c.gets, c.heads, c.blobGets, c.mib = median(gets), median(heads), median(bg), median(by)
 	c.runs = recs
+	if len(wall) > 0 {
+		c.wallMin, c.wallMax = slices.Min(wall), slices.Max(wall)
+	}
 	return c
 }
 
@@ -65,6 +70,26 @@ func ratio(a, b float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f", a/b)
+}
+
+// pairedRatio is the median over rounds of ecrbase's wall time divided by the
+// tool's in the same round: the tools run back to back within a round, so a
+// change in background load affects both sides of each ratio alike.
+func pairedRatio(eb, tool []RunRecord) string {
+	walls := map[int]float64{}
+	for _, r := range eb {
+		walls[r.Run] = r.WallSeconds
+	}
+	var rs []float64
+	for _, r := range tool {
+		if w, ok := walls[r.Run]; ok && r.WallSeconds > 0 {
+			rs = append(rs, w/r.WallSeconds)
+		}
+	}
+	if len(rs) == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", median(rs))
 }
 
 func num(x float64) string {
@@ -111,7 +136,9 @@ func Report(res Results) string {
 		"largest of its processes, measured with GNU time). Tool CPU is user+sys summed over the tool's processes; server CPU is what " +
 		"the two registries, the proxy and moto spent meanwhile (they share the same 2 cores). " +
 		"\"ok\" counts runs where every process exited 0 and every target tag then had the source's digest. " +
-		"Ratios are ecrbase ÷ tool: below 1 means ecrbase spent less.\n\n")
+		"Ratios are ecrbase ÷ tool, below 1 means ecrbase spent less; the wall-time ratio is the median over rounds of the " +
+		"ratio within each round (the tools take turns within a round), which is steadier than a ratio of medians when the " +
+		"machine's background load drifts.\n\n")
 
 	byKey := map[string][]RunRecord{}
 	var tools []string
@@ -122,7 +149,7 @@ func Report(res Results) string {
 		}
 		byKey[k] = append(byKey[k], r)
 	}
-	p("| scenario | tool | wall s | ecrbase ÷ tool (wall) | manifest GETs | manifest HEADs | upstream MiB | peak RSS MiB | ecrbase ÷ tool (RSS) | tool CPU s | server CPU s | ok |\n")
+	p("| scenario | tool | wall s, median (min–max) | ecrbase ÷ tool (wall) | manifest GETs | manifest HEADs | upstream MiB | peak RSS MiB | ecrbase ÷ tool (RSS) | tool CPU s | server CPU s | ok |\n")
 	p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, sc := range []string{"cold", "warm", "moved"} {
 		eb, hasEB := byKey["ecrbase/"+sc]
@@ -135,10 +162,10 @@ func Report(res Results) string {
 			c := summarize(recs)
 			rw, rr := "", ""
 			if hasEB && t != "ecrbase" {
-				rw, rr = ratio(ec.wall, c.wall), ratio(ec.rss, c.rss)
+				rw, rr = pairedRatio(eb, recs), ratio(ec.rss, c.rss)
 			}
-			p("| %s | %s | %.2f | %s | %s | %s | %.1f | %.1f | %s | %.2f | %.2f | %d/%d |\n",
-				sc, t, c.wall, rw, num(c.gets), num(c.heads), c.mib, c.rss, rr, c.cpu, c.server, c.ok, c.n)
+			p("| %s | %s | %.2f (%.2f–%.2f) | %s | %s | %s | %.1f | %.1f | %s | %.2f | %.2f | %d/%d |\n",
+				sc, t, c.wall, c.wallMin, c.wallMax, rw, num(c.gets), num(c.heads), c.mib, c.rss, rr, c.cpu, c.server, c.ok, c.n)
 		}
 	}
 	p("\n")

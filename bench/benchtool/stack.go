@@ -214,7 +214,8 @@ func (s *Stack) start(ctx context.Context, name, bin string, args []string, read
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("starting %s: exited early; see %s", name, logf.Name())
+			b, _ := os.ReadFile(logf.Name())
+			return fmt.Errorf("starting %s: exited early: %s", name, lastLine(string(b)))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
@@ -436,4 +437,12 @@ func ensureHosts(ip, host string) error {
 	}
 	_, err = fmt.Fprintf(f, "%s%s %s # ecrbase bench\n", prefix, ip, host)
 	return err
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
 }

@@ -14,7 +14,28 @@ import (
 // reads docker.io through the same proxy with --registry-mirror. All write to the
 // same TLS, htpasswd-protected target at the ECR host name.
 
+// toolByName returns the tool called name; `name[FLAGS]` (for example
+// `ecrbase[--jobs=1]`) is a variant with FLAGS added to each of its commands.
 func toolByName(bins Bins, name string, jobs int) (Tool, error) {
+	if base, extra, ok := strings.Cut(name, "["); ok && strings.HasSuffix(extra, "]") {
+		t, err := toolByName(bins, base, jobs)
+		if err != nil {
+			return t, err
+		}
+		flags := strings.Fields(strings.TrimSuffix(extra, "]"))
+		cmds := t.Commands
+		t.Name = name
+		t.Options = fmt.Sprintf("as %s, plus `%s`.", base, strings.Join(flags, " "))
+		t.Commands = func(h *Harness, imgs []ImageSpec) ([][]string, error) {
+			out, err := cmds(h, imgs)
+			for i, argv := range out {
+				// after the subcommand: argv[0] is the program, argv[1] the command
+				out[i] = append(append(append([]string{}, argv[:2]...), flags...), argv[2:]...)
+			}
+			return out, err
+		}
+		return t, nil
+	}
 	switch name {
 	case "ecrbase":
 		return Tool{
