@@ -641,17 +641,18 @@ func (f *file) flagSpan(n int, kind Kind, mount int) (span, bool) {
 			if seen++; seen-1 != mount {
 				continue
 			}
-			off := start
+			// BuildKit keeps the last from= of a mount.
+			off, at, found := start, span{}, false
 			for _, field := range bytes.Split(value, []byte(",")) {
 				trimmed := bytes.TrimLeft(field, `"'`)
 				k, v, ok := bytes.Cut(bytes.TrimRight(trimmed, `"'`), []byte("="))
 				if ok && strings.EqualFold(string(bytes.TrimSpace(k)), "from") {
 					vs := off + len(field) - len(trimmed) + len(k) + 1
-					return f.fileSpan(text, pos, vs, vs+len(v))
+					at, found = f.fileSpan(text, pos, vs, vs+len(v))
 				}
 				off += len(field) + 1
 			}
-			return span{}, false
+			return at, found
 		}
 	}
 	return span{}, false
