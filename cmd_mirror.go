@@ -138,13 +138,8 @@ func mirrorImages(c *cli.Context, files []string, opts rewrite.Options) ([]ecr.I
 	if len(files) == 0 {
 		return nil, nil
 	}
-	failed := eachDockerfile(c, files, func(name string, data []byte) error {
-		refs, warnings, err := rewrite.Find(name, data, opts)
-		if err != nil {
-			return err
-		}
-		printWarnings(c.App.ErrWriter, warnings)
-		for _, r := range refs {
+	failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
+		for _, r := range res.Refs {
 			if r.Mirrored() {
 				images = addImage(images, ecr.Image{Source: r.Upstream, Repository: r.Repository})
 			}
@@ -316,12 +311,8 @@ func keptSyntax(c *cli.Context, opts rewrite.Options) (string, error) {
 		return "", nil // no Dockerfile: account and region alone
 	}
 	var syntax string
-	failed := eachDockerfile(c, files, func(name string, data []byte) error {
-		refs, _, err := rewrite.Find(name, data, opts)
-		if err != nil {
-			return err
-		}
-		for _, r := range refs {
+	failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
+		for _, r := range res.Refs {
 			if r.Kind == rewrite.KindSyntax && r.Status == rewrite.StatusKept && r.Repository != "" {
 				syntax = r.Target("")
 			}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -56,13 +58,8 @@ func imagesCommand() *cli.Command {
 				return err
 			}
 			var refs []rewrite.Ref
-			failed := eachDockerfile(c, files, func(name string, data []byte) error {
-				found, warnings, err := rewrite.Find(name, data, opts)
-				if err != nil {
-					return err
-				}
-				printWarnings(c.App.ErrWriter, warnings)
-				refs = append(refs, found...)
+			failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
+				refs = append(refs, res.Refs...)
 				return nil
 			})
 			if c.Bool("json") {
@@ -124,12 +121,7 @@ func rewriteFiles(c *cli.Context, opts rewrite.Options) error {
 		return usageError("%d Dockerfiles: choose --write, --diff or --check", len(files))
 	}
 	changed := 0
-	failed := eachDockerfile(c, files, func(name string, data []byte) error {
-		res, err := rewrite.File(name, data, opts)
-		if err != nil {
-			return err
-		}
-		printWarnings(c.App.ErrWriter, res.Warnings)
+	failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
 		if res.Changed {
 			changed++
 		}
@@ -189,20 +181,58 @@ func dockerfiles(c *cli.Context) ([]string, error) {
 	return files, nil
 }
 
-// eachDockerfile reads each file and calls fn on it. A file that fails is
-// reported on one line and the others still run; the returned error (exit
-// status 1) says how many failed.
-func eachDockerfile(c *cli.Context, files []string, fn func(name string, data []byte) error) error {
+// eachDockerfile reads and rewrites the files on every core (the work is
+// per file), and, in file order as results come in, prints each file's
+// warnings and calls fn with its result. A file that fails is reported on
+// one line and the others still run; the returned error (exit status 1)
+// says how many failed.
+func eachDockerfile(c *cli.Context, files []string, opts rewrite.Options, fn func(name string, data []byte, res *rewrite.Result) error) error {
+	type job struct {
+		data []byte
+		res  *rewrite.Result
+		err  error
+		done chan struct{}
+	}
+	jobs := make([]job, len(files))
+	for i := range jobs {
+		jobs[i].done = make(chan struct{})
+	}
+	workers := runtime.GOMAXPROCS(0)
+	// Workers stay at most a few files ahead of the output, so memory does
+	// not grow with the size of the tree.
+	ahead := make(chan struct{}, 4*workers)
+	var next atomic.Int64
+	for range min(workers, len(files)) {
+		go func() {
+			for {
+				ahead <- struct{}{}
+				i := int(next.Add(1) - 1)
+				if i >= len(files) {
+					return
+				}
+				j := &jobs[i]
+				if j.data, j.err = readDockerfile(c, files[i]); j.err == nil {
+					j.res, j.err = rewrite.File(files[i], j.data, opts)
+				}
+				close(j.done)
+			}
+		}()
+	}
 	failed := 0
-	for _, name := range files {
-		data, err := readDockerfile(c, name)
+	for i, name := range files {
+		j := &jobs[i]
+		<-j.done
+		err := j.err
 		if err == nil {
-			err = fn(name, data)
+			printWarnings(c.App.ErrWriter, j.res.Warnings)
+			err = fn(name, j.data, j.res)
 		}
 		if err != nil {
 			failed++
 			fmt.Fprintln(c.App.ErrWriter, oneLine(err))
 		}
+		j.data, j.res = nil, nil
+		<-ahead
 	}
 	if failed > 0 {
 		return cli.Exit(fmt.Sprintf("%d of %d Dockerfile(s) failed", failed, len(files)), exitError)

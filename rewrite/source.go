@@ -2,17 +2,16 @@ package rewrite
 
 import (
 	"bytes"
-	"regexp"
 	"unicode"
 )
 
 // source indexes the raw bytes of a Dockerfile by line, so that a token the
 // parser reports can be traced back to the exact bytes that spell it.
 type source struct {
-	data  []byte
-	start []int // start[i] is the offset of line i+1
-	crlf  bool  // the file's first line ends in CRLF
-	cont  *regexp.Regexp
+	data   []byte
+	start  []int // start[i] is the offset of line i+1
+	crlf   bool  // the file's first line ends in CRLF
+	escape byte  // the escape token, \\ or `
 }
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -32,16 +31,21 @@ func newSource(data []byte, escape rune) *source {
 	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
 		s.crlf = true
 	}
-	s.cont = continuation[escape]
+	s.escape = byte(escape)
 	return s
 }
 
-// continuation is BuildKit's rule, per escape token: the token continues
-// the line when it is the last non-blank character and is not itself
-// escaped.
-var continuation = map[rune]*regexp.Regexp{
-	'\\': regexp.MustCompile(`([^\\])\\[ \t]*$|^\\[ \t]*$`),
-	'`':  regexp.MustCompile("([^`])`[ \t]*$|^`[ \t]*$"),
+// continues applies BuildKit's line-continuation rule (the parser's
+// regular expression, without its cost): the escape token continues the
+// line when it is the last character but blanks and tabs, and is not itself
+// escaped. end is where the line's text stops.
+func (s *source) continues(t []byte) (end int, ok bool) {
+	u := bytes.TrimRight(t, " \t")
+	n := len(u)
+	if n == 0 || u[n-1] != s.escape || (n >= 2 && u[n-2] == s.escape) {
+		return 0, false
+	}
+	return n - 1, true
 }
 
 func (s *source) eol() string {
@@ -90,13 +94,8 @@ func (s *source) logical(n int) (text []byte, pos []int) {
 			continue
 		}
 		more := false
-		if m := s.cont.FindSubmatchIndex(t); m != nil {
-			more = true
-			if m[2] >= 0 {
-				t = t[:m[3]]
-			} else {
-				t = t[:m[0]]
-			}
+		if end, ok := s.continues(t); ok {
+			more, t = true, t[:end]
 		}
 		for i := range t {
 			pos = append(pos, off+i)
