@@ -59,10 +59,22 @@ func versions(b Bins) map[string]string {
 		"regctl":          firstOutputLine(b.Regctl, "version", "--format", "{{.VCSTag}}"),
 		"skopeo":          firstOutputLine(b.Skopeo, "--version"),
 		"docker-registry": firstOutputLine(b.Registry, "--version"),
-		"ecrbase":         firstOutputLine("git", "describe", "--always", "--dirty"),
+		"ecrbase":         sourceVersion(),
 	}
 	if _, err := exec.LookPath(b.Hyperfine); err == nil {
 		v["hyperfine"] = firstOutputLine(b.Hyperfine, "--version")
+	}
+	return v
+}
+
+// sourceVersion is the commit ecrbase was built from, with "-dirty" when files
+// other than the benchmark's own results differ from it.
+func sourceVersion() string {
+	v := firstOutputLine("git", "rev-parse", "--short", "HEAD")
+	out, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--",
+		".", ":!bench/RESULTS.md", ":!bench/results.json").Output()
+	if err == nil && len(strings.TrimSpace(string(out))) > 0 {
+		v += "-dirty"
 	}
 	return v
 }
