@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -22,20 +24,24 @@ type Timing struct {
 	Stddev    float64 `json:"stddev_seconds"`
 	Median    float64 `json:"median_seconds"`
 	Min       float64 `json:"min_seconds"`
+	CPU       float64 `json:"cpu_seconds"` // mean user+sys per run
 	MaxRSSKiB int64   `json:"max_rss_kib"`
 	Exit      int     `json:"exit"`
 }
 
 // RewriteResult compares `ecrbase rewrite --check` with BuildKit parse-only.
 type RewriteResult struct {
-	Files     int     `json:"files"`
-	Changed   int     `json:"changed"`  // files --check lists as needing a rewrite
-	Warnings  int     `json:"warnings"` // stderr lines of ecrbase
-	Timer     string  `json:"timer"`
-	ParseOnly Timing  `json:"parse_only"`
-	Ecrbase   Timing  `json:"ecrbase"`
-	Ratio     float64 `json:"ratio"` // ecrbase mean / parse-only mean
-	Err       string  `json:"error,omitempty"`
+	Files     int    `json:"files"`
+	Changed   int    `json:"changed"`  // files --check lists as needing a rewrite
+	Warnings  int    `json:"warnings"` // stderr lines of ecrbase
+	Timer     string `json:"timer"`
+	ParseOnly Timing `json:"parse_only"`
+	// ParseOnlyParallel parses on every core, as ecrbase's rewrite does.
+	ParseOnlyParallel Timing  `json:"parse_only_parallel"`
+	Ecrbase           Timing  `json:"ecrbase"`
+	Ratio             float64 `json:"ratio"`          // ecrbase mean / parse-only mean
+	RatioParallel     float64 `json:"ratio_parallel"` // ecrbase mean / parallel parse-only mean
+	Err               string  `json:"error,omitempty"`
 }
 
 type once struct {
@@ -67,13 +73,17 @@ func RewriteBench(ctx context.Context, bins Bins, timeBin string, dir string, n 
 	}
 	res := &RewriteResult{}
 	po := []string{bins.Parseonly, dir}
+	pp := []string{bins.Parseonly, "-j", fmt.Sprint(runtime.NumCPU()), dir}
 	eb := []string{bins.Ecrbase, "rewrite", "--check", dir}
 	res.ParseOnly.Command = "parseonly TREE"
+	res.ParseOnlyParallel.Command = fmt.Sprintf("parseonly -j %d TREE", runtime.NumCPU())
 	res.Ecrbase.Command = "ecrbase rewrite --check TREE"
 
 	p := runOnce(ctx, timeBin, env, po)
 	res.ParseOnly.Exit, res.ParseOnly.MaxRSSKiB = p.code, p.maxRSS
 	fmt.Sscanf(p.stderr, "parsed %d files", &res.Files)
+	q := runOnce(ctx, timeBin, env, pp)
+	res.ParseOnlyParallel.Exit, res.ParseOnlyParallel.MaxRSSKiB = q.code, q.maxRSS
 	e := runOnce(ctx, timeBin, env, eb)
 	res.Ecrbase.Exit, res.Ecrbase.MaxRSSKiB = e.code, e.maxRSS
 	res.Changed, res.Warnings = lines(e.stdout), lines(e.stderr)
@@ -81,39 +91,55 @@ func RewriteBench(ctx context.Context, bins Bins, timeBin string, dir string, n 
 	_ = os.WriteFile(logf, []byte("stdout:\n"+e.stdout+"\nstderr:\n"+e.stderr), 0o644)
 	fmt.Fprintf(os.Stderr, "  parseonly exit %d (%s), ecrbase rewrite --check exit %d: %d files listed, %d stderr lines; output in %s\n",
 		p.code, strings.TrimSpace(p.stderr), e.code, res.Changed, res.Warnings, logf)
-	if p.code != 0 {
-		res.Err = fmt.Sprintf("parseonly exited %d: %s", p.code, firstLine(p.stderr))
-		return res, nil
+	for _, o := range []once{p, q} {
+		if o.code != 0 {
+			res.Err = fmt.Sprintf("parseonly exited %d: %s", o.code, firstLine(o.stderr))
+			return res, nil
+		}
 	}
 	if e.code != 0 && e.code != 3 {
 		res.Err = fmt.Sprintf("ecrbase rewrite --check exited %d: %s", e.code, firstLine(e.stderr))
 		return res, nil
 	}
 
+	timings := []*Timing{&res.ParseOnly, &res.ParseOnlyParallel, &res.Ecrbase}
+	cmds := [][]string{po, pp, eb}
 	if full && bins.Hyperfine != "" {
 		if _, err := exec.LookPath(bins.Hyperfine); err == nil {
-			if err := hyperfine(ctx, bins.Hyperfine, env, filepath.Dir(dir), res, po, eb); err != nil {
+			if err := hyperfine(ctx, bins.Hyperfine, env, filepath.Dir(dir), res, timings, cmds); err != nil {
 				return nil, err
 			}
-			res.Ratio = res.Ecrbase.Mean / res.ParseOnly.Mean
+			res.ratios()
 			return res, nil
 		}
 	}
-	// Without hyperfine: alternate the two commands and take the median.
+	// Without hyperfine: take turns and summarise.
 	runs := 3
 	if full {
 		runs = 15
 	}
-	var pt, et []float64
+	walls, cpus := make([][]float64, len(cmds)), make([][]float64, len(cmds))
 	for i := 0; i < runs; i++ {
-		pt = append(pt, runOnce(ctx, "", env, po).wall.Seconds())
-		et = append(et, runOnce(ctx, "", env, eb).wall.Seconds())
+		for j, c := range cmds {
+			m := measure(ctx, "", env, c, io.Discard, io.Discard)
+			walls[j] = append(walls[j], m.wall.Seconds())
+			cpus[j] = append(cpus[j], m.cpu.Seconds())
+		}
 	}
-	res.Timer = "benchtool, alternating runs"
-	fill(&res.ParseOnly, pt)
-	fill(&res.Ecrbase, et)
-	res.Ratio = res.Ecrbase.Mean / res.ParseOnly.Mean
+	res.Timer = "benchtool, commands taking turns"
+	for j, t := range timings {
+		fill(t, walls[j])
+		for _, c := range cpus[j] {
+			t.CPU += c / float64(len(cpus[j]))
+		}
+	}
+	res.ratios()
 	return res, nil
+}
+
+func (r *RewriteResult) ratios() {
+	r.Ratio = r.Ecrbase.Mean / r.ParseOnly.Mean
+	r.RatioParallel = r.Ecrbase.Mean / r.ParseOnlyParallel.Mean
 }
 
 func firstLine(s string) string {
@@ -140,12 +166,15 @@ func fill(t *Timing, xs []float64) {
 	t.Min, t.Median = s[0], median(s)
 }
 
-func hyperfine(ctx context.Context, bin string, env []string, dir string, res *RewriteResult, po, eb []string) error {
+func hyperfine(ctx context.Context, bin string, env []string, dir string, res *RewriteResult, timings []*Timing, cmds [][]string) error {
 	out := filepath.Join(dir, "hyperfine.json")
 	// -N runs the commands without a shell; -i because --check exits 3 when it finds
 	// files to rewrite (its exit status was checked above).
-	cmd := exec.CommandContext(ctx, bin, "-N", "-i", "--warmup", "3", "--runs", "20", "--export-json", out,
-		"-n", "parseonly", strings.Join(po, " "), "-n", "ecrbase", strings.Join(eb, " "))
+	args := []string{"-N", "-i", "--warmup", "3", "--runs", "20", "--export-json", out}
+	for _, c := range cmds {
+		args = append(args, strings.Join(c, " "))
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -157,23 +186,24 @@ func hyperfine(ctx context.Context, bin string, env []string, dir string, res *R
 	}
 	var hf struct {
 		Results []struct {
-			Command string    `json:"command"`
-			Mean    float64   `json:"mean"`
-			Stddev  float64   `json:"stddev"`
-			Median  float64   `json:"median"`
-			Min     float64   `json:"min"`
-			Times   []float64 `json:"times"`
+			Mean   float64   `json:"mean"`
+			Stddev float64   `json:"stddev"`
+			Median float64   `json:"median"`
+			Min    float64   `json:"min"`
+			User   float64   `json:"user"`
+			System float64   `json:"system"`
+			Times  []float64 `json:"times"`
 		} `json:"results"`
 	}
 	if err := json.Unmarshal(b, &hf); err != nil {
 		return fmt.Errorf("reading %s: %w", out, err)
 	}
-	if len(hf.Results) != 2 {
-		return fmt.Errorf("reading %s: want 2 results, got %d", out, len(hf.Results))
+	if len(hf.Results) != len(timings) {
+		return fmt.Errorf("reading %s: want %d results, got %d", out, len(timings), len(hf.Results))
 	}
-	for i, t := range []*Timing{&res.ParseOnly, &res.Ecrbase} {
+	for i, t := range timings {
 		r := hf.Results[i]
-		t.Runs, t.Mean, t.Stddev, t.Median, t.Min = len(r.Times), r.Mean, r.Stddev, r.Median, r.Min
+		t.Runs, t.Mean, t.Stddev, t.Median, t.Min, t.CPU = len(r.Times), r.Mean, r.Stddev, r.Median, r.Min, r.User+r.System
 	}
 	res.Timer = "hyperfine -N --warmup 3 --runs 20"
 	return nil
