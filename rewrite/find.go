@@ -48,6 +48,7 @@ type file struct {
 	indexRefs []indexRef // numeric --from=N, renumbered after alias stages
 	warnings  []*Error
 	parsed    map[string]reference.Named
+	repos     map[string]string
 }
 
 // metaArg is an ARG declared before the first FROM.
@@ -197,6 +198,9 @@ func (f *file) metaArgs(cmds []instructions.ArgCommand) error {
 // expand expands word with the meta ARGs. missing names the variables that
 // had no value, directly or through the default of an ARG it used.
 func (f *file) expand(word string) (string, map[string]struct{}, error) {
+	if !strings.ContainsRune(word, '$') && !strings.ContainsAny(word, "\"'"+string(rune(f.escape))) {
+		return word, nil, nil // nothing to expand: the lexer would return it as is
+	}
 	res, err := f.lex.ProcessWordWithMatches(word, f.env)
 	if err != nil {
 		return "", nil, err
@@ -441,7 +445,7 @@ func (f *file) image(r *Ref, expanded string, unmatched map[string]struct{}) err
 		r.Status, r.Note = StatusExcluded, "matches --exclude "+p
 		return nil
 	}
-	repo, err := repository(named, f.opts.Prefixes)
+	repo, err := f.repository(named)
 	if err != nil {
 		return f.errorf(r.Line, "mapping %s to ECR: %v", r.Reference, err)
 	}
@@ -529,6 +533,21 @@ func (f *file) parse(s string) (reference.Named, error) {
 	return n, err
 }
 
+// repository is the package's repository, remembered per image name.
+func (f *file) repository(named reference.Named) (string, error) {
+	if r, ok := f.repos[named.Name()]; ok {
+		return r, nil
+	}
+	r, err := repository(named, f.opts.Prefixes)
+	if err == nil {
+		if f.repos == nil {
+			f.repos = map[string]string{}
+		}
+		f.repos[named.Name()] = r
+	}
+	return r, err
+}
+
 // hint names the build arguments a reference needs.
 func hint(unmatched map[string]struct{}, text string) string {
 	names := make([]string, 0, len(unmatched))
@@ -556,7 +575,7 @@ func hint(unmatched map[string]struct{}, text string) string {
 // writtenECR reports whether text, or the ARG default it stands for, is
 // written as an ECR URI, such as ${AWS_ACCOUNT_ID}.dkr.ecr.${AWS_REGION}...
 func (f *file) writtenECR(text string, depth int) bool {
-	if ecrWritten.MatchString(text) {
+	if strings.Contains(text, ".dkr.ecr") && ecrWritten.MatchString(text) {
 		return true
 	}
 	if v := wholeVar(text); v != "" && depth < 16 {
