@@ -158,8 +158,11 @@ func TestEnvKeychainOnlyForDockerHub(t *testing.T) {
 
 // TestDockerRegistryBasicAuth mirrors into the real Debian docker-registry
 // (distribution) with htpasswd auth whose password is moto's token.
-func TestDockerRegistryBasicAuth(t *testing.T) {
-	t.Parallel()
+// realECR starts the Debian docker-registry (distribution) with htpasswd
+// basic auth for the user and password in moto's authorization token, as
+// ECR checks them, and returns its host:port and the credentials.
+func realECR(t *testing.T) (target, user, pass string) {
+	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
 		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
@@ -168,15 +171,18 @@ func TestDockerRegistryBasicAuth(t *testing.T) {
 	if err != nil {
 		t.Skip("htpasswd is not installed (apt-get install apache2-utils)")
 	}
-	ctx := context.Background()
-	out, err := awsecr.NewFromConfig(motoConfig(t)).GetAuthorizationToken(ctx, &awsecr.GetAuthorizationTokenInput{})
+	out, err := awsecr.NewFromConfig(motoConfig(t)).GetAuthorizationToken(context.Background(), &awsecr.GetAuthorizationTokenInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := base64.StdEncoding.DecodeString(aws.ToString(out.AuthorizationData[0].AuthorizationToken))
-	user, pass, _ := strings.Cut(string(raw), ":")
+	user, pass, _ = strings.Cut(string(raw), ":")
+	return startDockerRegistry(t, bin, htpasswd, user, pass), user, pass
+}
 
-	target := startDockerRegistry(t, bin, htpasswd, user, pass)
+func TestDockerRegistryBasicAuth(t *testing.T) {
+	t.Parallel()
+	target, user, pass := realECR(t)
 	h := newHub(t)
 	single := h.push(t, "real:1", randomImage(t, 64<<10, 2))
 	multi := h.push(t, "real:2", multiArch(t, types.OCIImageIndex, "linux/amd64", "linux/arm64"))

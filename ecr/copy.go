@@ -219,8 +219,19 @@ func (c *copier) blobs(ctx context.Context, ref name.Reference, raw []byte, mt t
 	return g.Wait()
 }
 
+// blobHome is where one run put a blob in ECR, so that other repositories
+// that need it mount it there instead of reading it from the source again.
+type blobHome struct {
+	done chan struct{} // closed when the first upload ends
+	repo name.Repository
+	ok   bool
+}
+
 // blob streams one blob from the source to ECR; go-containerregistry skips
-// it when ECR has it already.
+// it when ECR has it already. A blob another image of this run is putting
+// in another repository (a shared base layer) is waited for and then
+// mounted from there, which costs the source nothing; a registry that
+// cannot mount falls back to the upload.
 func (c *copier) blob(ctx context.Context, d v1.Descriptor) error {
 	r, p := c.r, c.p
 	sb := &srcBlob{ctx: ctx, src: r.src, ref: p.src.read.Digest(d.Digest.String()), desc: d}
@@ -228,8 +239,26 @@ func (c *copier) blob(ctx context.Context, d v1.Descriptor) error {
 	if err != nil {
 		return err
 	}
+	// The first image to need a blob claims it; claims are taken while
+	// holding a slot, and an owner never waits, so waiting cannot deadlock.
+	home := &blobHome{done: make(chan struct{}), repo: p.tgtRepo}
+	if v, loaded := r.homes.LoadOrStore(d.Digest.String(), home); loaded {
+		other := v.(*blobHome)
+		select {
+		case <-other.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if other.ok && other.repo.RepositoryStr() != p.tgtRepo.RepositoryStr() {
+			l = &remote.MountableLayer{Layer: l, Reference: other.repo.Digest(d.Digest.String())}
+		}
+	} else {
+		defer close(home.done)
+	}
 	start := time.Now()
-	if err := r.tgtPut.Upload(ctx, p.tgtRepo, l); err != nil {
+	err = r.tgtPut.Upload(ctx, p.tgtRepo, l)
+	home.ok = err == nil
+	if err != nil {
 		// A failed source read surfaces as a failed upload; name the real cause.
 		if rerr := sb.readErr(); rerr != nil {
 			return fmt.Errorf("copying blob %s: reading %s: %w", d.Digest, sb.ref, r.book.sourceError(p.readHost, rerr))

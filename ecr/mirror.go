@@ -37,6 +37,7 @@ type run struct {
 	tgtPut *remote.Pusher // ECR, writes
 
 	repos sync.Map // repository name -> *repoOnce
+	homes sync.Map // blob digest -> *blobHome: where this run put it in ECR
 }
 
 // plan is one image's state between planning and copying.

@@ -10,7 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"ecrbase/internal/hubproxy"
@@ -189,6 +194,69 @@ func TestMirrorStaleKeptWhenSourceRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMirrorMountsSharedBlobs: two images in different repositories share
+// a base layer; the run reads it from the source once and mounts it into
+// the second repository. It needs a registry that keeps blobs per
+// repository, as ECR does: the real docker-registry.
+func TestMirrorMountsSharedBlobs(t *testing.T) {
+	t.Parallel()
+	target, user, pass := realECR(t)
+	h := newHub(t)
+	base, err := random.Layer(4096, types.DockerLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := appendLayer(t, appendLayer(t, empty.Image, base), mustLayer(t))
+	b := appendLayer(t, appendLayer(t, empty.Image, base), mustLayer(t))
+	h.push(t, "first:1", a)
+	h.push(t, "second:1", b)
+	repo := uniqueRepo(t)
+	images := []Image{
+		{Source: "docker.io/library/first:1", Repository: repo + "-first"},
+		{Source: "docker.io/library/second:1", Repository: repo + "-second"},
+	}
+	h.proxy.Reset()
+	rep := mustMirror(t, images, append(testOptions(t, target, h, nil), WithJobs(2))...)
+	// Blobs: the shared layer, two own layers, two configs.
+	if got := h.proxy.Stats().BlobGets; got != 5 {
+		t.Errorf("source blob GETs = %d, want 5 (the shared layer once)", got)
+	}
+	for i, img := range []v1.Image{a, b} {
+		d, _ := img.Digest()
+		if got := rep.Images[i].Digest; got != d.String() {
+			t.Errorf("%s in ECR = %s, want %s", images[i].Repository, got, d)
+		}
+		if _, err := remote.Layer(mustDigestRef(t, target+"/"+images[i].Repository, base), remote.WithAuth(&authn.Basic{Username: user, Password: pass})); err != nil {
+			t.Errorf("shared layer missing in %s: %v", images[i].Repository, err)
+		}
+	}
+	if skipped := rep.Images[0].BlobsSkipped + rep.Images[1].BlobsSkipped; skipped != 1 {
+		t.Errorf("blobs mounted or skipped = %d, want 1", skipped)
+	}
+}
+
+func mustLayer(t *testing.T) v1.Layer {
+	t.Helper()
+	l, err := random.Layer(1024, types.DockerLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func mustDigestRef(t *testing.T, repo string, l v1.Layer) name.Digest {
+	t.Helper()
+	d, err := l.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.NewDigest(repo + "@" + d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
 }
 
 func TestMirrorDigestReferences(t *testing.T) {
