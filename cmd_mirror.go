@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -104,6 +105,9 @@ func mirrorAction(c *cli.Context) error {
 		} else {
 			printReport(c.App.Writer, report)
 		}
+	}
+	if errors.Is(mirrorErr, ecr.ErrNoRegion) {
+		return cli.Exit("no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml", exitError)
 	}
 	if mirrorErr != nil {
 		return cli.Exit(oneLine(mirrorErr), exitError)
@@ -279,6 +283,9 @@ func buildArgsAction(c *cli.Context) error {
 		return err
 	}
 	target, err := ecr.ResolveTarget(c.Context, ecr.WithAccount(c.String("account")), ecr.WithRegion(opts.Region))
+	if errors.Is(err, ecr.ErrNoRegion) {
+		return cli.Exit("no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml", exitError)
+	}
 	if err != nil {
 		return cli.Exit("resolving the ECR account and region: "+oneLine(err), exitError)
 	}

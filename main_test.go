@@ -274,6 +274,7 @@ func TestBuildArgs(t *testing.T) {
 	t.Setenv("AWS_ACCOUNT_ID", "123456789012")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	syntax := "BUILDKIT_SYNTAX=123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/docker/dockerfile:1.7"
 	for _, tc := range []struct {
 		format, want string
@@ -289,5 +290,24 @@ func TestBuildArgs(t *testing.T) {
 	}
 	if code, _, _ := ecrbase(t, "", "build-args", "--format", "yaml", df); code != exitUsage {
 		t.Errorf("build-args --format yaml = %d, want %d", code, exitUsage)
+	}
+}
+
+func TestMirrorWithoutRegion(t *testing.T) {
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	writeFile(t, df, plain, 0o644)
+	t.Chdir(dir)
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "ECRBASE_REGION"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	for _, cmd := range []string{"mirror", "build-args"} {
+		code, _, errOut := ecrbase(t, "", cmd, df)
+		if code != exitError || !strings.Contains(errOut, "no AWS region: pass --region") {
+			t.Errorf("%s without a region = %d, stderr %q", cmd, code, errOut)
+		}
 	}
 }
