@@ -132,7 +132,7 @@ func mirrorAction(c *cli.Context) error {
 			}
 		}
 	}
-	return rewriteFiles(c, opts)
+	return rewriteFiles(c, files, opts)
 }
 
 // mirrorImages finds the images of each Dockerfile, deduplicated across

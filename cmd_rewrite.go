@@ -108,18 +108,18 @@ func rewriteCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return rewriteFiles(c, opts)
+			files, err := dockerfiles(c)
+			if err != nil {
+				return err
+			}
+			return rewriteFiles(c, files, opts)
 		},
 	}
 }
 
 // rewriteFiles runs the rewrite command's work; mirror --rewrite reuses it.
-func rewriteFiles(c *cli.Context, opts rewrite.Options) error {
+func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
 	write, diff, check := c.Bool("write") || c.Bool("rewrite"), c.Bool("diff"), c.Bool("check")
-	files, err := dockerfiles(c)
-	if err != nil {
-		return err
-	}
 	if !write && !diff && !check && (len(files) > 1 || isDir(c.Args().First())) {
 		return usageError("%d Dockerfiles: choose --write, --diff or --check", len(files))
 	}
