@@ -51,11 +51,7 @@ func imagesCommand() *cli.Command {
 		OnUsageError: onUsageError,
 		Before:       shortLived,
 		Action: func(c *cli.Context) error {
-			opts, err := options(c)
-			if err != nil {
-				return err
-			}
-			files, err := dockerfiles(c)
+			opts, files, err := inputs(c)
 			if err != nil {
 				return err
 			}
@@ -104,11 +100,7 @@ func rewriteCommand() *cli.Command {
 		OnUsageError: onUsageError,
 		Before:       shortLived,
 		Action: func(c *cli.Context) error {
-			opts, err := options(c)
-			if err != nil {
-				return err
-			}
-			files, err := dockerfiles(c)
+			opts, files, err := inputs(c)
 			if err != nil {
 				return err
 			}
@@ -177,6 +169,16 @@ func isDir(path string) bool {
 	}
 	info, err := os.Stat(path)
 	return err == nil && info.IsDir()
+}
+
+// inputs are the options and the Dockerfiles of a command that reads them.
+func inputs(c *cli.Context) (rewrite.Options, []string, error) {
+	opts, err := options(c)
+	if err != nil {
+		return opts, nil, err
+	}
+	files, err := dockerfiles(c)
+	return opts, files, err
 }
 
 // dockerfiles expands the command's PATH arguments (default ".").

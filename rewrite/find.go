@@ -65,7 +65,6 @@ type metaArg struct {
 
 // indexRef is a numeric stage index in --from, located in the file.
 type indexRef struct {
-	stage int // the stage holding the instruction
 	index int
 	at    span
 }
@@ -384,7 +383,7 @@ func (f *file) from(i, line int, kind Kind, value string, mount int, onbuild boo
 		}
 		stage = n
 		if located {
-			f.indexRefs = append(f.indexRefs, indexRef{stage: i, index: n, at: at})
+			f.indexRefs = append(f.indexRefs, indexRef{index: n, at: at})
 		}
 	} else if lower == "scratch" {
 		r.Status = StatusScratch
