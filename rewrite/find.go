@@ -377,7 +377,10 @@ func (f *file) from(i, line int, kind Kind, value string, mount int, onbuild boo
 	}
 	lower := strings.ToLower(value)
 	stage := -1
-	if n, err := strconv.Atoi(value); err == nil && kind == KindCopyFrom {
+	// A number is a stage index. BuildKit reads one in RUN --mount from= as
+	// an image named "0", which no registry has; a stage is what its
+	// author meant.
+	if n, err := strconv.Atoi(value); err == nil {
 		if n < 0 || n >= len(f.stages) {
 			return f.errorf(line, "invalid stage index %d", n)
 		}
