@@ -78,9 +78,34 @@ func splitLines(b []byte) [][]byte {
 	return out
 }
 
-// lineOps aligns two line lists by their longest common subsequence.
-// Dockerfiles are small, so the quadratic table is cheap.
+// lineOps aligns two line lists by their longest common subsequence. The
+// equal lines at both ends are set aside first, so the quadratic table only
+// covers the part that changed.
 func lineOps(x, y [][]byte) []lineOp {
+	pre := 0
+	for pre < len(x) && pre < len(y) && bytes.Equal(x[pre], y[pre]) {
+		pre++
+	}
+	suf := 0
+	for suf < len(x)-pre && suf < len(y)-pre && bytes.Equal(x[len(x)-1-suf], y[len(y)-1-suf]) {
+		suf++
+	}
+	var ops []lineOp
+	for i := range pre {
+		ops = append(ops, lineOp{' ', x[i], i, i})
+	}
+	for _, op := range middleOps(x[pre:len(x)-suf], y[pre:len(y)-suf]) {
+		op.ax, op.ay = op.ax+pre, op.ay+pre
+		ops = append(ops, op)
+	}
+	for k := suf; k > 0; k-- {
+		i, j := len(x)-k, len(y)-k
+		ops = append(ops, lineOp{' ', x[i], i, j})
+	}
+	return ops
+}
+
+func middleOps(x, y [][]byte) []lineOp {
 	n, m := len(x), len(y)
 	lcs := make([][]int32, n+1)
 	for i := range lcs {
