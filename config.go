@@ -538,23 +538,12 @@ func (d *decoder) pairs(n *yaml.Node, name string, dst *[]pair, check func(k, v 
 	return nil
 }
 
-// isArgName reports whether s can name a build argument: letters, digits
-// and _, not starting with a digit.
-func isArgName(s string) bool {
-	for i, r := range s {
-		if r != '_' && !isLetter(r) && (i == 0 || !isDigit(r)) {
-			return false
-		}
-	}
-	return s != ""
-}
-
 func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
 func isDigit(r rune) bool  { return r >= '0' && r <= '9' }
 
 func (d *decoder) argName(n *yaml.Node, name string, dst *value[string]) error {
 	return d.str(n, name, dst, func(s string) error {
-		if !isArgName(s) {
+		if !rewrite.ValidArgName(s) {
 			return fmt.Errorf("%q is not a build argument name (letters, digits and _, not starting with a digit)", s)
 		}
 		return nil
@@ -663,7 +652,7 @@ func checkHost(h string) error {
 }
 
 func checkBuildArg(k, _ string) error {
-	if !isArgName(k) {
+	if !rewrite.ValidArgName(k) {
 		return errors.New("not a build argument name (letters, digits and _, not starting with a digit)")
 	}
 	return nil

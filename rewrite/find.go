@@ -601,7 +601,7 @@ func wholeVar(text string) string {
 	default:
 		return ""
 	}
-	if !validArgName(name) {
+	if !ValidArgName(name) {
 		return ""
 	}
 	return name

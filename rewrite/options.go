@@ -71,7 +71,7 @@ func (o Options) normalize() (Options, error) {
 		return o, fmt.Errorf("unknown syntax mode %q (want keep or literal)", o.Syntax)
 	}
 	for _, name := range []string{o.AccountArg, o.RegionArg} {
-		if !validArgName(name) {
+		if !ValidArgName(name) {
 			return o, fmt.Errorf("invalid build argument name %q", name)
 		}
 	}
@@ -82,7 +82,9 @@ func (o Options) normalize() (Options, error) {
 	return o, nil
 }
 
-func validArgName(s string) bool {
+// ValidArgName reports whether s can name a build argument: letters,
+// digits and _, not starting with a digit.
+func ValidArgName(s string) bool {
 	if s == "" {
 		return false
 	}
