@@ -74,8 +74,13 @@ func Discover(paths []string) ([]string, error) {
 
 // WriteFile replaces path with data atomically: the bytes go to a temporary
 // file in the same directory, which is then renamed over path, keeping its
-// mode. A failure leaves the original untouched.
+// mode; a symbolic link is followed. A failure leaves the original
+// untouched.
 func WriteFile(path string, data []byte) (err error) {
+	// A link stays a link: the file it points at is the one rewritten.
+	if path, err = filepath.EvalSymlinks(path); err != nil {
+		return err
+	}
 	info, err := os.Stat(path)
 	if err != nil {
 		return err
