@@ -26,8 +26,9 @@ func IsDockerfile(name string) bool {
 // skipDirs are never searched: they hold other people's Dockerfiles.
 var skipDirs = map[string]bool{".git": true, "vendor": true, "node_modules": true}
 
-// Discover expands paths into Dockerfiles: a directory is searched
-// recursively, a file is taken as it is and "-" (standard input) is kept.
+// Discover expands paths into Dockerfiles and compose files (IsComposeFile):
+// a directory is searched recursively, a file is taken as it is and "-"
+// (standard input) is kept.
 // The result is sorted within each directory and has no duplicates. A path
 // that cannot be read is kept, so that reading it reports why.
 func Discover(paths []string) ([]string, error) {
@@ -53,7 +54,7 @@ func Discover(paths []string) ([]string, error) {
 				}
 				return nil
 			}
-			if IsDockerfile(d.Name()) && d.Type().IsRegular() {
+			if (IsDockerfile(d.Name()) || IsComposeFile(d.Name())) && d.Type().IsRegular() {
 				out = append(out, path)
 			}
 			return nil

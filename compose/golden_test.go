@@ -1,0 +1,148 @@
+package compose
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"ecrbase/rewrite"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden want files")
+
+// goldenOptions reads optional per-case settings from testdata/<case>/args,
+// one "key=value" per line.
+func goldenOptions(t *testing.T, dir string) Options {
+	t.Helper()
+	opts := Options{Options: rewrite.Options{Region: "us-east-1"}, Environ: []string{}}
+	data, err := os.ReadFile(filepath.Join(dir, "args"))
+	if os.IsNotExist(err) {
+		return opts
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "env":
+			opts.Environ = append(opts.Environ, v)
+		case "prefix":
+			pk, pv, _ := strings.Cut(v, "=")
+			if opts.Prefixes == nil {
+				opts.Prefixes = map[string]string{}
+			}
+			opts.Prefixes[pk] = pv
+		case "exclude":
+			opts.Exclude = append(opts.Exclude, v)
+		case "only":
+			opts.Only = append(opts.Only, v)
+		case "region":
+			opts.Region = v
+		case "account-arg":
+			opts.AccountArg = v
+		case "region-arg":
+			opts.RegionArg = v
+		case "strict":
+			opts.Strict = v == "true"
+		case "pin":
+			pk, pv, _ := strings.Cut(v, "=")
+			if opts.Pins == nil {
+				opts.Pins = map[string]string{}
+			}
+			opts.Pins[pk] = pv
+		default:
+			t.Fatalf("%s/args: unknown key %q", dir, k)
+		}
+	}
+	return opts
+}
+
+// report renders a rewrite as the want file records it: the output, then
+// one line per reference, the warnings and the builds.
+func report(dir string, res *Result, err error) []byte {
+	var b bytes.Buffer
+	if err != nil {
+		fmt.Fprintf(&b, "error: %v\n", err)
+		return b.Bytes()
+	}
+	b.Write(res.Output)
+	b.WriteString("\n---- refs\n")
+	for _, r := range res.Refs {
+		fmt.Fprintf(&b, "%d %s %s %q -> %s [%s]", r.Line, r.Kind, r.Status, r.Text, r.Reference, r.Repository)
+		if r.URI != "" {
+			fmt.Fprintf(&b, " uri=%s", r.URI)
+		}
+		if r.Upstream != "" && r.Upstream != r.Reference {
+			fmt.Fprintf(&b, " upstream=%s", r.Upstream)
+		}
+		if r.Note != "" {
+			fmt.Fprintf(&b, " (%s)", r.Note)
+		}
+		b.WriteString("\n")
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(&b, "warning: %v\n", w)
+	}
+	abs, _ := filepath.Abs(dir)
+	for _, bd := range res.Builds {
+		df, _ := filepath.Rel(abs, bd.Dockerfile)
+		fmt.Fprintf(&b, "build: %s %s %v\n", bd.Service, df, bd.Args)
+	}
+	for _, r := range res.Related {
+		rel, _ := filepath.Rel(abs, r)
+		fmt.Fprintf(&b, "related: %s\n", rel)
+	}
+	return b.Bytes()
+}
+
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/*/compose.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	for _, name := range files {
+		dir := filepath.Dir(name)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := goldenOptions(t, dir)
+			res, err := File(context.Background(), name, data, opts)
+			got := report(dir, res, err)
+			wantFile := filepath.Join(dir, "want")
+			if *update {
+				if err := os.WriteFile(wantFile, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(wantFile)
+			if err != nil {
+				t.Fatalf("%v (run go test ./compose -update)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("File(%s) mismatch (-want +got):\n%s", name, diff)
+			}
+			if res == nil {
+				return
+			}
+			again, err := File(context.Background(), name, res.Output, opts)
+			if err != nil {
+				t.Fatalf("rewriting the output: %v", err)
+			}
+			if !bytes.Equal(again.Output, res.Output) {
+				t.Errorf("second rewrite changed the output (-first +second):\n%s", cmp.Diff(string(res.Output), string(again.Output)))
+			}
+		})
+	}
+}
