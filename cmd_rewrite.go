@@ -145,7 +145,7 @@ func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
 		return failed
 	}
 	if check && changed > 0 {
-		return cli.Exit(fmt.Sprintf("%d Dockerfile(s) do not pull from ECR yet: run ecrbase rewrite -w", changed), exitChanges)
+		return cli.Exit(fmt.Sprintf("%d file(s) do not pull from ECR yet: run ecrbase rewrite -w", changed), exitChanges)
 	}
 	return nil
 }
@@ -192,13 +192,14 @@ func dockerfiles(c *cli.Context) ([]string, error) {
 		return nil, cli.Exit(err.Error(), exitError)
 	}
 	if len(files) == 0 {
-		return nil, cli.Exit("no Dockerfile found in "+strings.Join(paths, " "), exitError)
+		return nil, cli.Exit("no Dockerfile or compose file found in "+strings.Join(paths, " "), exitError)
 	}
 	return files, nil
 }
 
 // eachDockerfile reads and rewrites the files on every core (the work is
-// per file), and, in file order as results come in, prints each file's
+// per file), compose files first (see planCompose), and, in file order as
+// results come in, prints each file's
 // warnings and calls fn with its result. A file that fails is reported on
 // one line and the others still run; the returned error (exit status 1)
 // says how many failed.
@@ -209,6 +210,8 @@ func eachDockerfile(c *cli.Context, files []string, opts rewrite.Options, fn fun
 		err  error
 		done chan struct{}
 	}
+	plan := planCompose(c, files, opts)
+	files = plan.files
 	jobs := make([]job, len(files))
 	for i := range jobs {
 		jobs[i].done = make(chan struct{})
@@ -227,8 +230,11 @@ func eachDockerfile(c *cli.Context, files []string, opts rewrite.Options, fn fun
 					return
 				}
 				j := &jobs[i]
-				if j.data, j.err = readDockerfile(c, files[i]); j.err == nil {
-					j.res, j.err = rewrite.File(files[i], j.data, opts)
+				if plan.isCompose[files[i]] {
+					cj := plan.results[files[i]]
+					j.data, j.res, j.err = cj.data, cj.res, cj.err
+				} else if j.data, j.err = readDockerfile(c, files[i]); j.err == nil {
+					j.res, j.err = rewrite.File(files[i], j.data, plan.options(files[i], opts))
 				}
 				close(j.done)
 			}
@@ -251,7 +257,7 @@ func eachDockerfile(c *cli.Context, files []string, opts rewrite.Options, fn fun
 		<-ahead
 	}
 	if failed > 0 {
-		return cli.Exit(fmt.Sprintf("%d of %d Dockerfile(s) failed", failed, len(files)), exitError)
+		return cli.Exit(fmt.Sprintf("%d of %d file(s) failed", failed, len(files)), exitError)
 	}
 	return nil
 }

@@ -319,10 +319,12 @@ func TestHookFilesPattern(t *testing.T) {
 			"Dockerfile", "Dockerfile.dev", "Dockerfile.", "Containerfile", "Containerfile.arm64",
 			"api.Dockerfile", "web.dockerfile", ".Dockerfile",
 			"Dockerfiles", "dockerfile", "Dockerfile-old", "MyDockerfile", "app.Dockerfile.bak",
-			"Containerfiles", "README.md", "docker-compose.yml",
+			"Containerfiles", "README.md", "docker-compose.yml", "docker-compose.yaml", "compose.yaml",
+			"compose.yml", "compose.override.yaml", "docker-compose.prod.yml", "compose..yaml", "compose.json",
+			"my-compose.yaml", "compose.yaml.bak", "compose.ci.yml",
 		} {
 			for _, path := range []string{name, "services/api/" + name} {
-				if got, want := re.MatchString(path), rewrite.IsDockerfile(name); got != want {
+				if got, want := re.MatchString(path), rewrite.IsDockerfile(name) || rewrite.IsComposeFile(name); got != want {
 					t.Errorf("hook %s files matches %q = %v, but rewrite discovers it = %v", id, path, got, want)
 				}
 			}
@@ -405,7 +407,11 @@ func exampleRepo(t *testing.T, names ...string) (repo string, files []string, wa
 			}
 			rel = filepath.Join(strings.TrimPrefix(dst, repo), rel)
 			rel = strings.TrimPrefix(rel, string(filepath.Separator))
-			b, err := os.ReadFile(filepath.Join(filepath.Dir(f), "rewritten.txt"))
+			golden := "rewritten.txt"
+			if base := filepath.Base(f); rewrite.IsComposeFile(base) {
+				golden = strings.TrimSuffix(base, filepath.Ext(base)) + ".rewritten.txt"
+			}
+			b, err := os.ReadFile(filepath.Join(filepath.Dir(f), golden))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -174,6 +174,7 @@ func problemLine(data []byte, text string) int {
 }
 
 var schemaPath = regexp.MustCompile(`^([A-Za-z0-9_.\-]+):? `)
+var additional = regexp.MustCompile(`additional properties ('[^']*'(?:, '[^']*')*) not allowed`)
 var quotedKey = regexp.MustCompile(`'([^']+)'`)
 
 // locate turns a compose-go error into an Error at the line its path
@@ -186,6 +187,15 @@ func locate(name string, docs []*yaml.Node, err error) error {
 	msg = strings.ReplaceAll(msg, abs, name)
 	msg = strings.Join(strings.Fields(msg), " ")
 	msg = strings.TrimPrefix(msg, "error while interpolating ")
+	// The schema lists the keys it refuses in map order: sort them.
+	if m := additional.FindStringSubmatchIndex(msg); m != nil {
+		keys := strings.Split(msg[m[2]:m[3]], ", ")
+		slices.Sort(keys)
+		msg = msg[:m[2]] + strings.Join(keys, ", ") + msg[m[3]:]
+	}
+	if strings.HasPrefix(msg, "additional properties") {
+		msg = "not a compose file: top-level " + msg
+	}
 	unknown := ""
 	if p, ok := strings.CutSuffix(msg, " false schema"); ok {
 		// The schema allows no other key there.

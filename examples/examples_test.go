@@ -6,13 +6,16 @@ package examples
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"ecrbase/compose"
 	"ecrbase/rewrite"
 )
 
@@ -66,6 +69,10 @@ func TestExamplesGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, df := range files {
+				if rewrite.IsComposeFile(filepath.Base(df)) {
+					checkComposeGolden(t, df)
+					continue
+				}
 				checkGolden(t, dir, df)
 			}
 		})
@@ -113,6 +120,49 @@ func checkGolden(t *testing.T, example, df string) {
 
 	// The rewritten example is itself a converted Dockerfile.
 	again, err := rewrite.File(golden, res.Output, opts)
+	if err != nil {
+		t.Fatalf("rewriting the output again: %v", err)
+	}
+	if again.Changed {
+		t.Errorf("rewriting %s again changed it (-first +second):\n%s", golden, cmp.Diff(string(res.Output), string(again.Output)))
+	}
+}
+
+// checkComposeGolden rewrites one example compose file and compares the
+// result with <name>.rewritten.txt beside it (compose.rewritten.txt), a name
+// discovery does not take for a compose file.
+func checkComposeGolden(t *testing.T, file string) {
+	t.Helper()
+	in, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := compose.Options{Options: rewrite.Options{Region: exampleRegion}, Environ: []string{}}
+	res, err := compose.File(context.Background(), file, in, opts)
+	if err != nil {
+		t.Fatalf("compose.File: %v", err)
+	}
+	for _, w := range res.Warnings {
+		t.Errorf("warning: %v", w)
+	}
+	base := filepath.Base(file)
+	golden := filepath.Join(filepath.Dir(file), strings.TrimSuffix(base, filepath.Ext(base))+".rewritten.txt")
+	if *update {
+		if err := os.WriteFile(golden, res.Output, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./examples -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(res.Output)); diff != "" {
+		t.Errorf("rewrite of %s differs from %s (-want +got):\n%s", file, golden, diff)
+	}
+	if !res.Changed {
+		t.Errorf("%s: the rewrite changed nothing", file)
+	}
+	again, err := compose.File(context.Background(), file, res.Output, opts)
 	if err != nil {
 		t.Fatalf("rewriting the output again: %v", err)
 	}
