@@ -21,6 +21,10 @@
 #   5  Docker Hub answers 429 (or is down) while ECR has the images: mirror
 #      warns and exits 0, builds still work; an image ECR lacks: exit != 0
 #   6  pre-commit: rewrite --check exits 3, then 0 once converted
+#   7  mirror --rewrite --pin, then docker build
+#   8  compose: one mirror --rewrite converts a Dockerfile and a compose file;
+#      docker-compose config resolves every image of every rewritten compose
+#      example to ECR; docker-compose pull and docker build send nothing upstream
 #
 # It prints a summary on stdout (figures per scenario, then "e2e: N passed,
 # N failed"), and ends only the processes it started. Run as root:
@@ -156,6 +160,7 @@ install_packages() {
 	command -v openssl >/dev/null || need+=(openssl)
 	command -v curl >/dev/null || need+=(curl)
 	command -v jq >/dev/null || need+=(jq)
+	command -v docker-compose >/dev/null || need+=(docker-compose)
 	command -v flock >/dev/null || need+=(util-linux)
 	command -v ss >/dev/null || need+=(iproute2)
 	((${#need[@]} == 0)) && return 0
@@ -875,6 +880,83 @@ RC=0
 measure
 ((UP_GET == 0)) || fail "7: pinning an image ECR already has made $UP_GET manifest GETs upstream"
 summary "7 pin and build" 1
+
+# ---------------------------------------------------------------- 8: compose
+
+# compose_images FILE: "service<TAB>image<TAB>built" for each service of a
+# docker-compose config output (services are keys at two spaces, their
+# settings at four).
+compose_images() {
+	awk '
+		/^services:/ { in_s = 1; next }
+		/^[^ ]/ { in_s = 0 }
+		in_s && /^  [^ ].*:$/ { if (svc != "") print svc "\t" img "\t" b; svc = substr($1, 1, length($1) - 1); img = ""; b = 0; next }
+		in_s && /^    build:/ { b = 1 }
+		in_s && /^    image: / { img = $2 }
+		END { if (svc != "") print svc "\t" img "\t" b }' "$1"
+}
+
+begin "8 compose: mirror --rewrite, docker-compose config, pull and docker build"
+COMPOSE_REPO=$TMP/work/compose-repo
+cp -a "$PRISTINE/compose-app" "$COMPOSE_REPO"
+mark
+RC=0
+# The whole conversion of a repository with a Dockerfile and a compose file.
+(cd "$COMPOSE_REPO" && timeout 300 "$ECRBASE" mirror --rewrite "${MIRROR_ARGS[@]}" . >"$LOGS/s8-mirror.out" 2>"$LOGS/s8-mirror.err") || RC=$?
+((RC == 0)) || fail "8: ecrbase mirror --rewrite . exited $RC: $(tail -n 3 "$LOGS/s8-mirror.err")"
+grep -q '^rewrote compose.yaml' "$LOGS/s8-mirror.err" || fail "8: mirror --rewrite did not rewrite compose.yaml: $(tail -n 3 "$LOGS/s8-mirror.err")"
+grep -q '^rewrote Dockerfile' "$LOGS/s8-mirror.err" || fail "8: mirror --rewrite did not rewrite the Dockerfile"
+for img in docker.io/library/postgres:16-alpine docker.io/library/redis:7-alpine docker.io/library/python:3.12-slim; do
+	grep -Fq "$img" "$LOGS/s8-mirror.out" || fail "8: mirror --rewrite did not mirror $img"
+done
+(cd "$COMPOSE_REPO" && "$ECRBASE" build-args --format env >"$COMPOSE_REPO/.env.ecr" 2>"$LOGS/s8-build-args.err") ||
+	fail "8: ecrbase build-args --format env failed: $(tail -n 3 "$LOGS/s8-build-args.err")"
+log "8: build-args --format env: $(tr '\n' ' ' <"$COMPOSE_REPO/.env.ecr")"
+# Every rewritten compose file (the examples rewritten in 4, and this one)
+# is valid for the real client and interpolates to ECR URIs.
+configs=0
+while read -r f; do
+	name=$(app_name "$(dirname "$f")")-$(basename "$f")
+	if ! docker-compose --env-file "$COMPOSE_REPO/.env.ecr" -f "$f" config >"$LOGS/s8-config-$name.yaml" 2>"$LOGS/s8-config-$name.err"; then
+		fail "8: docker-compose config of $f failed: $(tail -n 2 "$LOGS/s8-config-$name.err")"
+		continue
+	fi
+	configs=$((configs + 1))
+	while IFS=$'\t' read -r svc img built; do
+		if ((built)); then
+			log "8: $f: $svc builds $img"
+		elif [[ $img == "$ECR_HOST"/* ]]; then
+			log "8: $f: $svc pulls $img"
+		else
+			fail "8: docker-compose config of $f resolves $svc to '$img', not to $ECR_HOST"
+		fi
+	done < <(compose_images "$LOGS/s8-config-$name.yaml")
+done < <(find "$WORK" "$COMPOSE_REPO" -type f \( -name 'compose.y*ml' -o -name 'docker-compose.y*ml' -o -name 'compose.*.y*ml' -o -name 'docker-compose.*.y*ml' \) | sort)
+((configs > 1)) || fail "8: docker-compose config ran on $configs compose files, want the examples' and this one"
+# Nothing cached: every layer comes from "ECR" now.
+"$DOCKER" image prune -af >/dev/null 2>&1 || true
+"$DOCKER" builder prune -af >/dev/null 2>&1 || true
+mark
+pulls=()
+while IFS=$'\t' read -r svc img built; do
+	((built)) || pulls+=("$svc")
+done < <(compose_images "$LOGS/s8-config-$(app_name "$COMPOSE_REPO")-compose.yaml")
+((${#pulls[@]} == 2)) || fail "8: docker-compose config lists ${#pulls[@]} services to pull (${pulls[*]}), want db and cache"
+if timeout 300 docker-compose --env-file "$COMPOSE_REPO/.env.ecr" -f "$COMPOSE_REPO/compose.yaml" pull "${pulls[@]}" >"$LOGS/s8-pull.log" 2>&1; then
+	for svc in "${pulls[@]}"; do
+		img=$(compose_images "$LOGS/s8-config-$(app_name "$COMPOSE_REPO")-compose.yaml" | awk -F'\t' -v s="$svc" '$1 == s { print $2 }')
+		"$DOCKER" image inspect "$img" >/dev/null 2>&1 || fail "8: docker-compose pull left no $img in docker"
+	done
+else
+	fail "8: docker-compose pull ${pulls[*]} failed: $(tail -n 3 "$LOGS/s8-pull.log" | tr '\n' ' ')"
+fi
+read -ra BUILD_ARGS < <(cd "$COMPOSE_REPO" && "$ECRBASE" build-args)
+build compose "$COMPOSE_REPO" "${BUILD_ARGS[@]}" || fail "8: docker build of the compose example failed: $(build_error compose)"
+measure
+((UP_REQ == 0)) || fail "8: docker-compose pull and docker build sent $UP_REQ requests to the upstream: $(head -n 3 "$TMP/window-up.log")"
+((ECR_GET > 0)) || fail "8: docker-compose pull and docker build pulled nothing from ECR"
+log "8: docker-compose pull + docker build: $UP_REQ requests upstream, $ECR_REQ to ECR ($ECR_GET manifest GETs)"
+summary "8 compose pull + build" "$((${#pulls[@]} + 1))"
 
 # ---------------------------------------------------------------- summary
 
