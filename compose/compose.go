@@ -237,6 +237,7 @@ type composeFile struct {
 	edits    []edit
 	edited   map[*yaml.Node]bool
 	newValue map[*yaml.Node]string // the value of each edited node after the rewrite
+	siblings map[string]bool       // services other compose files of the directory build
 	refs     []rewrite.Ref
 	warnings []*rewrite.Error
 }
@@ -410,7 +411,10 @@ func (c *composeFile) hasBuild(svc string) bool {
 	if s, ok := c.project.DisabledServices[svc]; ok && s.Build != nil {
 		return true
 	}
-	return siblingBuilds(c.name)[svc]
+	if c.siblings == nil {
+		c.siblings = siblingBuilds(c.name)
+	}
+	return c.siblings[svc]
 }
 
 // siblingBuilds are the services with build: in the other compose files of
