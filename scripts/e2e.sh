@@ -915,8 +915,11 @@ log "8: build-args --format env: $(tr '\n' ' ' <"$COMPOSE_REPO/.env.ecr")"
 # Every rewritten compose file (the examples rewritten in 4, and this one)
 # is valid for the real client and interpolates to ECR URIs.
 configs=0
+REPO_CONFIG=""
 while read -r f; do
-	name=$(app_name "$(dirname "$f")")-$(basename "$f")
+	name=${f#"$TMP/work/"}
+	name=${name//\//-}
+	[[ $f != "$COMPOSE_REPO/compose.yaml" ]] || REPO_CONFIG=$LOGS/s8-config-$name.yaml
 	if ! docker-compose --env-file "$COMPOSE_REPO/.env.ecr" -f "$f" config >"$LOGS/s8-config-$name.yaml" 2>"$LOGS/s8-config-$name.err"; then
 		fail "8: docker-compose config of $f failed: $(tail -n 2 "$LOGS/s8-config-$name.err")"
 		continue
@@ -940,11 +943,15 @@ mark
 pulls=()
 while IFS=$'\t' read -r svc img built; do
 	((built)) || pulls+=("$svc")
-done < <(compose_images "$LOGS/s8-config-$(app_name "$COMPOSE_REPO")-compose.yaml")
+done < <([[ -z $REPO_CONFIG ]] || compose_images "$REPO_CONFIG")
 ((${#pulls[@]} == 2)) || fail "8: docker-compose config lists ${#pulls[@]} services to pull (${pulls[*]}), want db and cache"
-if timeout 300 docker-compose --env-file "$COMPOSE_REPO/.env.ecr" -f "$COMPOSE_REPO/compose.yaml" pull "${pulls[@]}" >"$LOGS/s8-pull.log" 2>&1; then
+# Never a pull without service names: the service that builds has a bare
+# Docker Hub name, which docker-compose would try to pull too.
+if ((${#pulls[@]} == 0)); then
+	fail "8: nothing to pull"
+elif timeout 300 docker-compose --env-file "$COMPOSE_REPO/.env.ecr" -f "$COMPOSE_REPO/compose.yaml" pull "${pulls[@]}" >"$LOGS/s8-pull.log" 2>&1; then
 	for svc in "${pulls[@]}"; do
-		img=$(compose_images "$LOGS/s8-config-$(app_name "$COMPOSE_REPO")-compose.yaml" | awk -F'\t' -v s="$svc" '$1 == s { print $2 }')
+		img=$(compose_images "$REPO_CONFIG" | awk -F'\t' -v s="$svc" '$1 == s { print $2 }')
 		"$DOCKER" image inspect "$img" >/dev/null 2>&1 || fail "8: docker-compose pull left no $img in docker"
 	done
 else
