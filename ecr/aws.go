@@ -63,9 +63,12 @@ func awsConfig(ctx context.Context, o *Options) (aws.Config, error) {
 		if o.Region != "" {
 			cfg.Region = o.Region
 		}
+		if cfg.HTTPClient == nil {
+			cfg.HTTPClient = awsHTTPClient(o.Timeout)
+		}
 		return cfg, nil
 	}
-	var lo []func(*config.LoadOptions) error
+	lo := []func(*config.LoadOptions) error{config.WithHTTPClient(awsHTTPClient(o.Timeout))}
 	if o.Region != "" {
 		lo = append(lo, config.WithRegion(o.Region))
 	}

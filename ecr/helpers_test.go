@@ -104,6 +104,7 @@ func newHub(t testing.TB) *hub {
 	}
 	s := httptest.NewServer(p)
 	t.Cleanup(s.Close)
+	t.Cleanup(p.Close) // runs first: hung requests end, so s.Close does not wait
 	return &hub{upstream: up, proxy: p, url: s.URL}
 }
 
@@ -175,7 +176,7 @@ func testOptions(t testing.TB, target string, h *hub, e env) []Option {
 		func(o *Options) {
 			o.backoff = remote.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 3}
 			o.waitStep = 20 * time.Millisecond
-			o.retryAfter = 3 * time.Second
+			o.noWaitLimit = 3 * time.Second
 			o.scanPoll = 10 * time.Millisecond
 			o.scanStart = 0
 			if e == nil {

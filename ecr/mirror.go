@@ -32,9 +32,10 @@ type run struct {
 	registry string // ECR host, as named in reports
 	pushRepo func(string) (name.Repository, error)
 
-	src    *remote.Puller // source registries
-	tgtGet *remote.Puller // ECR, reads
-	tgtPut *remote.Pusher // ECR, writes
+	src    *remote.Puller    // source registries
+	tgtGet *remote.Puller    // ECR, reads
+	tgtPut *remote.Pusher    // ECR, writes
+	tgtRT  http.RoundTripper // ECR, below go-containerregistry: cancels upload sessions
 
 	repos sync.Map // repository name -> *repoOnce
 	homes sync.Map // blob digest -> *blobHome: where this run put it in ECR
@@ -154,6 +155,9 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 	var failed []error
 	for i, p := range plans {
 		p.res.PullsUsed = int(p.ic.pulls.Load())
+		if p.err != nil && errors.Is(p.err, ErrTarget) {
+			p.res.Status = TargetFailed
+		}
 		if p.err != nil {
 			if !p.written {
 				p.res.Action, p.res.Digest = Fail, p.res.TargetDigest
@@ -176,7 +180,7 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 // transports builds the source and ECR clients.
 func (r *run) transports() error {
 	o := r.o
-	base := func() http.RoundTripper { return remote.DefaultTransport.(*http.Transport).Clone() }
+	base := func() http.RoundTripper { return silence{inner: newTransport(o.Timeout), d: o.Timeout} }
 
 	srcSchemes := schemes{explicit: map[string]string{}, insecure: map[string]bool{}}
 	for _, h := range o.Insecure {
@@ -218,8 +222,9 @@ func (r *run) transports() error {
 	r.pushRepo = func(repo string) (name.Repository, error) {
 		return name.NewRepository(pushHost+"/"+repo, nameOpts...)
 	}
+	r.tgtRT = guard{inner: base(), schemes: schemes{explicit: map[string]string{pushHost: scheme}}}
 	tgtOpts := []remote.Option{
-		remote.WithTransport(guard{inner: base(), schemes: schemes{explicit: map[string]string{pushHost: scheme}}}),
+		remote.WithTransport(&targetTransport{inner: r.tgtRT}),
 		remote.WithAuth(r.auth),
 		remote.WithRetryBackoff(o.backoff),
 		remote.WithRetryPredicate(retryable(true)),
@@ -294,14 +299,17 @@ func (r *run) planImage(p *plan) {
 	}
 	p.readHost = p.src.read.RegistryStr()
 
-	srcDesc, srcErr := r.src.Head(ctx, p.src.readRef())
-	res.Quota = r.book.quota(p.readHost)
+	// ECR first: when it has the tag, a 429 from the source is not waited
+	// out, ECR's copy is kept at once.
 	tgtDesc, err := r.tgtGet.Head(ctx, p.tgtRef)
 	if err != nil && !notFound(err) {
-		r.fail(p, fmt.Errorf("checking %s in ECR: %w", res.Target, err))
+		r.fail(p, targetErr("checking "+res.Target, err))
 		return
 	}
 	p.tgtDesc = tgtDesc
+	p.ic.keep.Store(tgtDesc != nil)
+	srcDesc, srcErr := r.src.Head(ctx, p.src.readRef())
+	res.Quota = r.book.quota(p.readHost)
 	if tgtDesc != nil {
 		res.TargetDigest = tgtDesc.Digest.String()
 	}
@@ -314,7 +322,7 @@ func (r *run) planImage(p *plan) {
 			res.SourceDigest, res.MediaType = srcDesc.Digest.String(), string(srcDesc.MediaType)
 		}
 	case srcErr != nil:
-		srcErr = r.book.sourceError(p.readHost, srcErr)
+		srcErr = r.sourceError(p, srcErr)
 		if tgtDesc != nil && unreachable(srcErr) {
 			res.Action, res.Digest = Keep, tgtDesc.Digest.String()
 			r.warn(p, fmt.Sprintf("source unreachable (%v); keeping %s at %s in ECR", srcErr, res.Target, res.Digest))
@@ -454,14 +462,13 @@ func (r *run) act(p *plan) {
 		return
 	}
 	r.em.emit(Event{Image: p.img.Source, Kind: "start", Status: string(res.Action), Digest: res.SourceDigest, Message: "to " + res.Target})
-	if err := r.ensureRepository(p.ctx, p.img); err != nil {
-		r.fail(p, err)
-		r.done(p)
-		return
-	}
 	digest, err := r.copy(p)
 	if err != nil {
-		if !((unreachable(err) || errors.Is(err, ErrRateLimited)) && r.keepStale(p, err)) {
+		// The source cannot give the update now: ECR's copy stays. A target
+		// failure, or bytes that do not match their digest, fail the image.
+		canKeep := !errors.Is(err, ErrTarget) && !errors.Is(err, ErrDigestMismatch) &&
+			(unreachable(err) || errors.Is(err, ErrRateLimited) || errors.Is(err, ErrPullBudget) || errors.Is(err, errHeadMismatch))
+		if !(canKeep && r.keepStale(p, err)) {
 			r.fail(p, err)
 		}
 		r.done(p)
@@ -507,6 +514,17 @@ func (r *run) done(p *plan) {
 	}
 	r.em.emit(Event{Image: p.img.Source, Kind: "done", Status: status, Digest: res.Digest, Bytes: res.Bytes, Elapsed: elapsed,
 		Message: fmt.Sprintf("%s, %d blobs copied, %d skipped, %d counted pulls", res.Target, res.BlobsCopied, res.BlobsSkipped, p.ic.pulls.Load())})
+}
+
+// sourceError turns a 429 into a RateLimitError that says how long the
+// image waited; other errors are returned as they are.
+func (r *run) sourceError(p *plan, err error) error {
+	err = r.book.sourceError(p.readHost, err)
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		rl.Waited = time.Duration(p.ic.waited.Load())
+	}
+	return err
 }
 
 // notFound reports whether a registry answered 404 (unknown manifest or

@@ -19,6 +19,9 @@ const (
 	Missing    Status = "missing"    // ECR does not have the tag
 	Stale      Status = "stale"      // ECR's tag has another digest: the upstream tag moved
 	Unresolved Status = "unresolved" // the source could not be read
+	// TargetFailed: ECR (its registry, its API or the login) could not be
+	// read or written; the source was fine as far as the run got.
+	TargetFailed Status = "target-failed"
 )
 
 // Action is what the mirror does (or, in a dry run, would do) for an image.

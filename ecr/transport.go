@@ -3,6 +3,7 @@ package ecr
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Quota is a registry's pull quota as its ratelimit-* headers last showed it.
@@ -37,16 +40,22 @@ func (q *Quota) String() string {
 }
 
 // book records, per source host, the quota seen, the counted pulls made and
-// the last Retry-After of a 429.
+// the last 429.
 type book struct {
-	mu         sync.Mutex
-	quotas     map[string]*Quota
-	pulls      map[string]int
-	retryAfter map[string]time.Duration
+	mu     sync.Mutex
+	quotas map[string]*Quota
+	pulls  map[string]int
+	last   map[string]last429
+}
+
+// last429 is what the last 429 of a host said.
+type last429 struct {
+	retryAfter time.Duration
+	pullLimit  bool // TOOMANYREQUESTS with a quota, not a bare 429
 }
 
 func newBook() *book {
-	return &book{quotas: map[string]*Quota{}, pulls: map[string]int{}, retryAfter: map[string]time.Duration{}}
+	return &book{quotas: map[string]*Quota{}, pulls: map[string]int{}, last: map[string]last429{}}
 }
 
 // parseLimit reads a Docker Hub rate-limit header such as "100;w=21600"
@@ -113,6 +122,8 @@ func (b *book) all() []Quota {
 type imageCtx struct {
 	source string
 	pulls  atomic.Int64
+	waited atomic.Int64 // nanoseconds spent waiting on 429s, all requests together
+	keep   atomic.Bool  // ECR has the tag: a 429 is not waited out, ECR's copy is kept
 }
 
 type imageCtxKey struct{}
@@ -170,10 +181,9 @@ func (g guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	return g.inner.RoundTrip(req)
 }
 
-// sourceTransport reads rate-limit headers, charges counted pulls and
-// handles 429: Retry-After is honoured (up to retryAfter, or MaxWait with
-// Wait), a used-up window is waited out only with Wait. Everything else is
-// left to go-containerregistry's retry transport above it.
+// sourceTransport reads rate-limit headers, charges counted pulls, reads
+// and verifies manifest bodies, and handles 429. Everything else is left to
+// go-containerregistry's retry transport above it.
 type sourceTransport struct {
 	inner http.RoundTripper
 	book  *book
@@ -181,10 +191,22 @@ type sourceTransport struct {
 	emit  func(Event)
 }
 
+// RoundTrip keeps a loop of its own for 429 because no retry option of
+// go-containerregistry can honour Retry-After or bound the total wait of
+// one image: its backoff is fixed and counts attempts, not time.
+//
+// Without Wait an image waits at most noWaitLimit in all (and not at all
+// when ECR has the tag, whose copy is then kept at once); with Wait at most
+// MaxWait. A 429 without Retry-After is a used-up window: it is waited out
+// only with Wait.
 func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	ic, _ := ctx.Value(imageCtxKey{}).(*imageCtx)
-	var waited time.Duration
+	var local atomic.Int64
+	waited := &local
+	if ic != nil {
+		waited = &ic.waited
+	}
 	for attempt := 0; ; attempt++ {
 		resp, err := t.inner.RoundTrip(req)
 		if err != nil {
@@ -198,6 +220,7 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if ic != nil {
 				ic.pulls.Add(1)
 			}
+			return readManifest(req, resp)
 		}
 		if resp.StatusCode != http.StatusTooManyRequests {
 			return resp, nil
@@ -207,15 +230,26 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 
 		ra := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		_, _, hasQuota := parseLimit(resp.Header.Get("Ratelimit-Remaining"))
+		pullLimit := hasQuota || bytes.Contains(bytes.ToUpper(body), []byte("TOOMANYREQUESTS"))
 		t.book.mu.Lock()
-		t.book.retryAfter[req.URL.Host] = ra
+		t.book.last[req.URL.Host] = last429{retryAfter: ra, pullLimit: pullLimit}
 		t.book.mu.Unlock()
+
+		limit := t.o.noWaitLimit
+		switch {
+		case t.o.Wait:
+			limit = t.o.MaxWait
+		case ic != nil && ic.keep.Load():
+			limit = 0
+		}
+		w := time.Duration(waited.Load())
 		var d time.Duration
 		switch {
-		case ra > 0 && (ra <= t.o.retryAfter || t.o.Wait && waited+ra <= t.o.MaxWait):
+		case ra > 0 && w+ra <= limit:
 			d = ra
-		case ra == 0 && t.o.Wait && waited < t.o.MaxWait:
-			d = min(t.o.waitStep<<min(attempt, 8), 5*time.Minute, t.o.MaxWait-waited)
+		case ra == 0 && t.o.Wait && w < limit:
+			d = min(t.o.waitStep<<min(attempt, 8), 5*time.Minute, limit-w)
 		default:
 			return resp, nil
 		}
@@ -235,7 +269,12 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if ic != nil {
 				src = ic.source
 			}
-			msg := fmt.Sprintf("%s answered 429, waiting %s", req.URL.Host, d.Round(time.Millisecond))
+			kind := "429 (pull limit)"
+			if !pullLimit {
+				kind = "a bare 429 (abuse limit, not the pull window)"
+			}
+			msg := fmt.Sprintf("%s answered %s, waiting %s (%s of %s used)", req.URL.Host, kind,
+				d.Round(time.Millisecond), (w + d).Round(time.Millisecond), limit)
 			if q := t.book.quota(req.URL.Host); q != nil {
 				msg += " (quota seen: " + q.String() + ")"
 			}
@@ -248,8 +287,40 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, ctx.Err()
 		case <-timer.C:
 		}
-		waited += d
+		waited.Add(int64(d))
 	}
+}
+
+// maxManifest bounds the manifest bytes read; ECR itself takes 4 MiB.
+const maxManifest = 16 << 20
+
+// readManifest reads a manifest body whole, inside RoundTrip, so a dropped
+// connection or a stalled body is a RoundTrip error that the retry
+// transport above retries (go-containerregistry reads bodies after its
+// retries are done). The bytes must hash to the Docker-Content-Digest the
+// source sent with them; go-containerregistry checks reads by digest but
+// not by tag.
+func readManifest(req *http.Request, resp *http.Response) (*http.Response, error) {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxManifest+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest %s: %w", req.URL.Redacted(), err)
+	}
+	if len(b) > maxManifest {
+		return nil, fmt.Errorf("reading manifest %s: larger than %d MiB", req.URL.Redacted(), maxManifest>>20)
+	}
+	mt := resp.Header.Get("Content-Type")
+	if announced, err := v1.NewHash(resp.Header.Get("Docker-Content-Digest")); err == nil && !types.MediaType(mt).IsSchema1() {
+		if h, err := v1.Hasher(announced.Algorithm); err == nil {
+			h.Write(b)
+			if got := hex.EncodeToString(h.Sum(nil)); got != announced.Hex {
+				return nil, &DigestError{URL: req.URL.Host + req.URL.Path, Announced: announced.String(), Got: announced.Algorithm + ":" + got}
+			}
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	return resp, nil
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; zero means none.
@@ -320,7 +391,7 @@ func (b *book) sourceError(host string, err error) error {
 		return err
 	}
 	b.mu.Lock()
-	ra := b.retryAfter[host]
+	l := b.last[host]
 	b.mu.Unlock()
-	return &RateLimitError{Registry: host, Quota: b.quota(host), RetryAfter: ra}
+	return &RateLimitError{Registry: host, PullLimit: l.pullLimit, Quota: b.quota(host), RetryAfter: l.retryAfter}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -223,11 +224,16 @@ func TestRateLimitErrorQuotesQuota(t *testing.T) {
 	h.Set("ratelimit-limit", "100;w=21600")
 	h.Set("ratelimit-remaining", "0;w=21600")
 	b.observe("index.docker.io", h)
-	b.retryAfter["index.docker.io"] = 30 * time.Second
+	b.last["index.docker.io"] = last429{retryAfter: 30 * time.Second, pullLimit: true}
 	err := b.sourceError("index.docker.io", &transport.Error{StatusCode: http.StatusTooManyRequests})
 	want := "index.docker.io: pull rate limit reached (TOOMANYREQUESTS), quota seen: 0 of 100 pulls left per 6h0m0s window, retry after 30s"
 	if !errors.Is(err, ErrRateLimited) || err.Error() != want {
 		t.Errorf("sourceError = %q, want %q (and errors.Is ErrRateLimited)", err, want)
+	}
+	b.last["index.docker.io"] = last429{retryAfter: time.Second}
+	err = b.sourceError("index.docker.io", &transport.Error{StatusCode: http.StatusTooManyRequests})
+	if want := "abuse limit"; !errors.Is(err, ErrRateLimited) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "TOOMANYREQUESTS") {
+		t.Errorf("sourceError for a bare 429 = %q, want %q and no TOOMANYREQUESTS", err, want)
 	}
 	if other := errors.New("x"); b.sourceError("index.docker.io", other) != other {
 		t.Errorf("sourceError changed a non-429 error")
