@@ -368,14 +368,12 @@ func (c *copier) blob(ctx context.Context, d v1.Descriptor) error {
 	return nil
 }
 
-// upload puts one blob in ECR and cancels the upload sessions a failure
-// left open there.
+// upload puts one blob in ECR and cancels the upload sessions that failed
+// attempts left open there.
 func (c *copier) upload(ctx context.Context, l v1.Layer) error {
 	uctx, ups := withUploads(ctx)
 	err := c.r.tgtPut.Upload(uctx, c.p.tgtRepo, l)
-	if err != nil {
-		ups.cancel(ctx, c.r.tgtRT)
-	}
+	ups.cancel(ctx, c.r.tgtRT)
 	return err
 }
 

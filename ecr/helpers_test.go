@@ -252,7 +252,19 @@ func (l *lines) String() string {
 
 // uniqueRepo keeps tests apart in the one moto and in shared registries.
 func uniqueRepo(t testing.TB) string {
-	return "docker-hub/library/" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	name := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return '-'
+	}, t.Name())
+	for strings.Contains(name, "--") {
+		name = strings.ReplaceAll(name, "--", "-")
+	}
+	return "docker-hub/library/" + strings.Trim(name, "-")
 }
 
 func appendLayer(t testing.TB, base v1.Image, l v1.Layer) v1.Image {

@@ -94,6 +94,11 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 			return nil, err
 		}
 		r.mirrors[canonicalRegistry(reg)] = m
+		if m.user != nil {
+			if pass, ok := m.user.Password(); ok {
+				r.red.add(pass, url.UserPassword(m.user.Username(), pass).String())
+			}
+		}
 	}
 	for _, p := range o.Platforms {
 		pl, err := parsePlatform(p)
@@ -167,6 +172,7 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 		}
 		rep.Images[i] = *p.res
 		rep.PullsNeeded += p.res.PullsNeeded
+		rep.PullsEstimate = rep.PullsEstimate || p.res.PullsEstimate
 		rep.PullsUsed += p.res.PullsUsed
 	}
 	rep.Quotas = r.book.all()
@@ -193,6 +199,17 @@ func (r *run) transports() error {
 	if keychain == nil {
 		keychain = authn.NewMultiKeychain(envKeychain{getenv: o.getenv}, authn.DefaultKeychain)
 	}
+	// A mirror URL's user:password@ logs in to that mirror.
+	var userinfo mirrorKeychain
+	for _, m := range r.mirrors {
+		if pass, ok := m.user.Password(); ok {
+			userinfo = append(userinfo, hostKey{host: m.host, cfg: authn.AuthConfig{Username: m.user.Username(), Password: pass}})
+		}
+	}
+	if len(userinfo) > 0 {
+		keychain = authn.NewMultiKeychain(userinfo, keychain)
+	}
+	keychain = redactingKeychain{k: keychain, red: r.red}
 	var err error
 	r.src, err = remote.NewPuller(
 		remote.WithTransport(&sourceTransport{inner: guard{inner: base(), schemes: srcSchemes}, book: r.book, o: o, emit: r.em.emit}),
@@ -303,6 +320,11 @@ func (r *run) planImage(p *plan) {
 	// out, ECR's copy is kept at once.
 	tgtDesc, err := r.tgtGet.Head(ctx, p.tgtRef)
 	if err != nil && !notFound(err) {
+		// The source is still looked at (a free HEAD), for the report.
+		if srcDesc, srcErr := r.src.Head(ctx, p.src.readRef()); srcErr == nil {
+			res.SourceDigest, res.MediaType = srcDesc.Digest.String(), string(srcDesc.MediaType)
+		}
+		res.Quota = r.book.quota(p.readHost)
 		r.fail(p, targetErr("checking "+res.Target, err))
 		return
 	}
@@ -514,6 +536,23 @@ func (r *run) done(p *plan) {
 	}
 	r.em.emit(Event{Image: p.img.Source, Kind: "done", Status: status, Digest: res.Digest, Bytes: res.Bytes, Elapsed: elapsed,
 		Message: fmt.Sprintf("%s, %d blobs copied, %d skipped, %d counted pulls", res.Target, res.BlobsCopied, res.BlobsSkipped, p.ic.pulls.Load())})
+}
+
+// mirrorKeychain serves the credentials of mirror URLs to their hosts.
+type mirrorKeychain []hostKey
+
+type hostKey struct {
+	host string
+	cfg  authn.AuthConfig
+}
+
+func (k mirrorKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	for _, h := range k {
+		if r.RegistryStr() == h.host {
+			return authn.FromConfig(h.cfg), nil
+		}
+	}
+	return authn.Anonymous, nil
 }
 
 // sourceError turns a 429 into a RateLimitError that says how long the

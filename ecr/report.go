@@ -88,8 +88,11 @@ type Report struct {
 	Images      []Result `json:"images"`
 	Quotas      []Quota  `json:"quotas,omitempty"` // per source host, as last seen
 	PullsNeeded int      `json:"pulls_needed"`
-	PullsUsed   int      `json:"pulls_used"`
-	Failed      int      `json:"failed"`
+	// PullsEstimate marks PullsNeeded as a lower bound: an index whose
+	// platforms are unknown until it is pulled counts as two.
+	PullsEstimate bool `json:"pulls_estimate,omitempty"`
+	PullsUsed     int  `json:"pulls_used"`
+	Failed        int  `json:"failed"`
 }
 
 // Event is one progress event.
