@@ -202,8 +202,10 @@ func TestMirrorAWSTimeout(t *testing.T) {
 	cfg.BaseEndpoint = aws.String(silentServer(t))
 	opts := append(testOptions(t, newRegistry(t), nil, nil), WithAWSConfig(cfg), WithTimeout(time.Second))
 	_, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/x:1", Repository: uniqueRepo(t)}}, opts...)
-	if err == nil || !strings.Contains(err.Error(), "timeout") || !strings.Contains(err.Error(), "GetAuthorizationToken") {
-		t.Errorf("Mirror error = %v, want GetAuthorizationToken to time out", err)
+	host := strings.TrimPrefix(*cfg.BaseEndpoint, "http://")
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), host+" stayed silent for the 1s timeout") ||
+		!strings.Contains(err.Error(), "GetAuthorizationToken") || !strings.Contains(err.Error(), "attempts, 3") {
+		t.Errorf("Mirror error = %v, want GetAuthorizationToken to time out after 3 attempts, naming the host and the timeout", err)
 	}
 }
 

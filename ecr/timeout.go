@@ -122,16 +122,33 @@ func (b *idleBody) Close() error {
 	return err
 }
 
-// awsHTTPClient is the AWS SDK's own client with its connect, TLS and
-// response header waits bounded by d; the SDK's retryer retries timeouts.
-func awsHTTPClient(d time.Duration) *awshttp.BuildableClient {
-	return awshttp.NewBuildableClient().
+// awsClient names the host and the timeout in the SDK's timeout errors; the
+// SDK's retryer still sees a net.Error timeout and retries it.
+type awsClient struct {
+	c *awshttp.BuildableClient
+	d time.Duration
+}
+
+func (a awsClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := a.c.Do(req)
+	var ne net.Error
+	var te *TimeoutError
+	if err != nil && errors.As(err, &ne) && ne.Timeout() && !errors.As(err, &te) && req.Context().Err() == nil {
+		return nil, &TimeoutError{Host: req.URL.Host, Limit: a.d, While: "waiting for an answer to the AWS API", Err: err}
+	}
+	return resp, err
+}
+
+// awsHTTPClient is the AWS SDK's own client with its connect, TLS, response
+// header and read waits bounded by d.
+func awsHTTPClient(d time.Duration) awsClient {
+	return awsClient{d: d, c: awshttp.NewBuildableClient().
 		WithDialerOptions(func(dl *net.Dialer) { dl.Timeout = d }).
 		WithTransportOptions(func(t *http.Transport) {
 			t.TLSHandshakeTimeout = d
 			t.ResponseHeaderTimeout = d
 		}).
-		WithReadTimeout(d)
+		WithReadTimeout(d)}
 }
 
 // contextTimeout turns a context ended by a TimeoutError cause into that
