@@ -21,6 +21,9 @@
 #   5  Docker Hub answers 429 (or is down) while ECR has the images: mirror
 #      warns and exits 0, builds still work; an image ECR lacks: exit != 0
 #   6  pre-commit: rewrite --check exits 3, then 0 once converted
+#   7  mirror --rewrite --pin, then docker build
+#   8  faults: 429 forever with a short Retry-After (image in ECR or not), a
+#      hanging source, a tampered manifest, a pull budget an index exceeds
 #
 # It prints a summary on stdout (figures per scenario, then "e2e: N passed,
 # N failed"), and ends only the processes it started. Run as root:
@@ -875,6 +878,87 @@ RC=0
 measure
 ((UP_GET == 0)) || fail "7: pinning an image ECR already has made $UP_GET manifest GETs upstream"
 summary "7 pin and build" 1
+
+# ---------------------------------------------------------------- 8: faults
+
+# fault_run NAME FAULT-QUERY ARGS...: sets a proxy fault, runs mirror, then
+# turns the fault off and refills the quota.
+fault_run() {
+	local name=$1 q=$2
+	shift 2
+	mark
+	curl -fs -X POST "$PROXY/_hubproxy/fault?$q" >/dev/null
+	run_mirror "$name" "$@"
+	measure
+	curl -fs -X POST "$PROXY/_hubproxy/fault?mode=normal" >/dev/null
+	curl -fs -X POST "$PROXY/_hubproxy/quota?limit=100&remaining=100" >/dev/null
+	log "8 ($name): exit $RC in ${SECS}s, $PX_GET manifest GETs at the proxy, $PX_PULLS pulls: $(grep -v '^[[:space:]]*$' "$LOGS/$name.err" | tail -n 1 | cut -c1-300)"
+}
+# within SECONDS LIMIT: SECONDS (a decimal) is at most LIMIT.
+within() { awk -v s="$1" -v l="$2" 'BEGIN { exit !(s <= l) }'; }
+
+begin "8a 429 forever (Retry-After: 1), image not in ECR"
+seed_up e2e/limited:1 >/dev/null || die "seeding e2e/limited:1 upstream failed"
+fault_run s8a "mode=429&retry_after=1" --image docker.io/e2e/limited:1
+((RC == 1)) || fail "8a: exit $RC, want 1"
+# Without --wait an image waits 30 s at most in all: 30 waits of 1 s.
+within "$SECS" 45 || fail "8a: the run took ${SECS}s, want the 30 s bound"
+((PX_GET <= 31)) || fail "8a: $PX_GET manifest GETs, want at most 31 (one, then one per 1 s wait)"
+grep -q 'TOOMANYREQUESTS' "$LOGS/s8a.err" || fail "8a: the error does not name the pull limit"
+[[ -z $(ecr_digest docker-hub/e2e/limited 1) ]] || fail "8a: docker-hub/e2e/limited:1 showed up in ECR"
+summary "8a 429 forever, not in ECR" 1
+
+begin "8b 429 forever (Retry-After: 1), ECR holds the tag"
+seed_up e2e/kept:1 >/dev/null || die "seeding e2e/kept:1 upstream failed"
+run_mirror s8b-seed --image docker.io/e2e/kept:1
+((RC == 0)) || die "8b: mirroring e2e/kept:1 failed: $(tail -n 1 "$LOGS/s8b-seed.err")"
+kept=$(ecr_digest docker-hub/e2e/kept 1)
+seed_up -generation 2 e2e/kept:1 >/dev/null || die "moving e2e/kept:1 upstream failed"
+fault_run s8b "mode=429&retry_after=1" --image docker.io/e2e/kept:1
+((RC == 0)) || fail "8b: exit $RC, want 0: ECR's copy is kept"
+within "$SECS" 10 || fail "8b: the run took ${SECS}s, want no wait at all"
+((PX_GET <= 1)) || fail "8b: $PX_GET manifest GETs, want at most 1"
+[[ $(report "$TMP/s8b.json" docker.io/e2e/kept:1 action) == keep ]] || fail "8b: action $(report "$TMP/s8b.json" docker.io/e2e/kept:1 action), want keep"
+grep -qi warn "$LOGS/s8b.err" || fail "8b: no warning"
+[[ $(ecr_digest docker-hub/e2e/kept 1) == "$kept" ]] || fail "8b: ECR's docker-hub/e2e/kept:1 changed"
+summary "8b 429 forever, in ECR" 1
+
+begin "8c hanging source (--timeout 2s)"
+seed_up e2e/hang:1 >/dev/null || die "seeding e2e/hang:1 upstream failed"
+fault_run s8c "mode=hang" --timeout 2s --image docker.io/e2e/hang:1
+((RC == 1)) || fail "8c: exit $RC, want 1"
+# Five attempts of at most 2 s each, with 0.5+1+2+4 s of backoff between.
+within "$SECS" 40 || fail "8c: the run took ${SECS}s, want it bounded by the timeout and the retries"
+grep -q 'stayed silent for the 2s timeout' "$LOGS/s8c.err" || fail "8c: the error does not name the timeout"
+grep -qF "${PROXY#http://}" "$LOGS/s8c.err" || fail "8c: the error does not name the host"
+summary "8c hanging source" 1
+
+begin "8d tampered manifest"
+seed_up e2e/tampered:1 >/dev/null || die "seeding e2e/tampered:1 upstream failed"
+fault_run s8d "mode=tamper" --image docker.io/e2e/tampered:1
+((RC == 1)) || fail "8d: exit $RC, want 1"
+grep -q 'does not match its announced digest' "$LOGS/s8d.err" || fail "8d: the error does not say the bytes do not match"
+[[ -z $(ecr_digest docker-hub/e2e/tampered 1) ]] || fail "8d: a tampered manifest was tagged in ECR"
+summary "8d tampered manifest" 1
+
+begin "8e pull budget: 2 left, an index needing 4"
+seed_up -platforms linux/amd64,linux/arm64,linux/s390x e2e/budget:1 >/dev/null || die "seeding e2e/budget:1 upstream failed"
+fault_run s8e "mode=normal" --image docker.io/e2e/budget:1 --dry-run
+grep -q 'at least 2 counted pull(s) needed (estimate' "$TMP/s8e.json" "$LOGS/s8e.err" ||
+	[[ $(jq -r .pulls_estimate "$TMP/s8e.json") == true ]] || fail "8e: the dry run does not mark its 2 pulls as an estimate"
+mark
+curl -fs -X POST "$PROXY/_hubproxy/quota?limit=100&remaining=2" >/dev/null
+run_mirror s8e "--image" docker.io/e2e/budget:1
+measure
+curl -fs -X POST "$PROXY/_hubproxy/quota?limit=100&remaining=100" >/dev/null
+log "8 (s8e): exit $RC in ${SECS}s, $PX_GET manifest GETs at the proxy: $(tail -n 1 "$LOGS/s8e.err" | cut -c1-300)"
+((RC == 1)) || fail "8e: exit $RC, want 1"
+((PX_GET == 1)) || fail "8e: $PX_GET manifest GETs, want only the index's"
+grep -q 'index GET' "$LOGS/s8e.err" || fail "8e: the error does not say the index GET was spent"
+"$TMP/bin/ecrrepos" >"$TMP/repos-8e.json" || fail "8e: listing repositories in moto failed"
+[[ $(jq -r '[.[] | select(.name == "docker-hub/e2e/budget")] | length' "$TMP/repos-8e.json") == 0 ]] ||
+	fail "8e: repository docker-hub/e2e/budget was created although the budget did not suffice"
+summary "8e budget stops early" 1
 
 # ---------------------------------------------------------------- summary
 
