@@ -150,6 +150,10 @@ func TestMirrorTimeouts(t *testing.T) {
 					t.Errorf("error %q, want it to name %q", msg, want)
 				}
 			}
+			// Five attempts at most (testOptions' backoff has 3 steps).
+			if s := h.proxy.Stats(); s.Faults < 2 {
+				t.Errorf("the silent request was tried %d times, want it retried", s.Faults)
+			}
 			if rep.Images[0].Status == TargetFailed {
 				t.Errorf("status %s for a silent source", rep.Images[0].Status)
 			}

@@ -347,6 +347,12 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // counted pull attempt against a used-up window.
 func retryable(allow429 bool) func(error) bool {
 	return func(err error) bool {
+		// A TimeoutError is a silent server, not the caller's deadline
+		// (net/http's timeouts also match context.DeadlineExceeded).
+		var silent *TimeoutError
+		if errors.As(err, &silent) {
+			return true
+		}
 		if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return false
 		}
@@ -374,6 +380,13 @@ func retryable(allow429 bool) func(error) bool {
 // unreachable reports whether err means the source could not be reached
 // (429, 5xx, network), as opposed to answering "no such image" or "denied".
 func unreachable(err error) bool {
+	var silent *TimeoutError
+	if errors.As(err, &silent) {
+		return true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller gave up, the source did not
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		return te.StatusCode == http.StatusTooManyRequests || te.StatusCode >= 500

@@ -203,6 +203,9 @@ func TestRetryable(t *testing.T) {
 		{"reset", fmt.Errorf("read: %w", syscall.ECONNRESET), true, true, true},
 		{"refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true, true, true},
 		{"canceled", context.Canceled, false, false, false},
+		{"caller's deadline", context.DeadlineExceeded, false, false, false},
+		{"silent server", &TimeoutError{Host: "h", Limit: time.Second, While: "waiting", Err: context.DeadlineExceeded}, true, true, true},
+		{"manifest mismatch", &DigestError{URL: "h/x", Announced: "sha256:a", Got: "sha256:b"}, false, false, false},
 		{"digest mismatch", errors.New("error verifying sha256 checksum"), false, false, false},
 	} {
 		if got := retryable(false)(tc.err); got != tc.source {
