@@ -55,6 +55,7 @@ var errHeadMismatch = errors.New("the source's HEAD and GET disagree")
 // read, until the pulls the image needs are known to be there.
 func (r *run) copy(p *plan) (string, error) {
 	ctx := p.ctx
+	defer r.book.release(p.ic, p.readHost)
 	c := &copier{r: r, p: p, sem: make(chan struct{}, r.o.BlobJobs)}
 	desc, err := r.readTop(p) // counted pull
 	if err != nil {
@@ -204,9 +205,13 @@ func (c *copier) budget(missing []bool, spent string) error {
 		}
 	}
 	host := c.p.readHost
-	if q := c.r.book.quota(host); q != nil && n > q.Remaining {
-		return fmt.Errorf("%w on %s: stopped before copying anything (%s); its %d missing manifests need %d more counted pulls, quota seen: %s",
+	if q, others, ok := c.r.book.reserve(c.p.ic, host, n); !ok {
+		err := fmt.Errorf("%w on %s: stopped before copying anything (%s); its %d missing manifests need %d more counted pulls, quota seen: %s",
 			ErrPullBudget, host, spent, n, n, q)
+		if others > 0 {
+			err = fmt.Errorf("%w, %d of them promised to other copies under way", err, others)
+		}
+		return err
 	}
 	return nil
 }

@@ -42,10 +42,11 @@ func (q *Quota) String() string {
 // book records, per source host, the quota seen, the counted pulls made and
 // the last 429.
 type book struct {
-	mu     sync.Mutex
-	quotas map[string]*Quota
-	pulls  map[string]int
-	last   map[string]last429
+	mu       sync.Mutex
+	quotas   map[string]*Quota
+	pulls    map[string]int
+	last     map[string]last429
+	reserved map[string]int // pulls promised to copies under way, not yet made
 }
 
 // last429 is what the last 429 of a host said.
@@ -55,7 +56,45 @@ type last429 struct {
 }
 
 func newBook() *book {
-	return &book{quotas: map[string]*Quota{}, pulls: map[string]int{}, last: map[string]last429{}}
+	return &book{quotas: map[string]*Quota{}, pulls: map[string]int{}, last: map[string]last429{}, reserved: map[string]int{}}
+}
+
+// reserve promises n pulls of host's quota to one image, unless the quota
+// seen, less what other copies were promised, is smaller. With no quota seen
+// there is nothing to go by, and the promise is kept.
+func (b *book) reserve(ic *imageCtx, host string, n int) (q *Quota, others int, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	others = b.reserved[host]
+	if cur := b.quotas[host]; cur != nil {
+		c := *cur
+		q = &c
+		if n > c.Remaining-others {
+			return q, others, false
+		}
+	}
+	b.reserved[host] += n
+	ic.reserved.Add(int64(n))
+	return q, others, true
+}
+
+// spend turns one promised pull of ic into a pull made.
+func (b *book) spend(ic *imageCtx, host string) {
+	if ic.reserved.Load() <= 0 {
+		return
+	}
+	ic.reserved.Add(-1)
+	b.mu.Lock()
+	b.reserved[host]--
+	b.mu.Unlock()
+}
+
+// release gives back what ic was promised and did not use.
+func (b *book) release(ic *imageCtx, host string) {
+	n := ic.reserved.Swap(0)
+	b.mu.Lock()
+	b.reserved[host] -= int(n)
+	b.mu.Unlock()
 }
 
 // parseLimit reads a Docker Hub rate-limit header such as "100;w=21600"
@@ -120,10 +159,11 @@ func (b *book) all() []Quota {
 // imageCtx travels in request contexts so the transport can charge counted
 // pulls and report waits to the image that caused them.
 type imageCtx struct {
-	source string
-	pulls  atomic.Int64
-	waited atomic.Int64 // nanoseconds spent waiting on 429s, all requests together
-	keep   atomic.Bool  // ECR has the tag: a 429 is not waited out, ECR's copy is kept
+	source   string
+	pulls    atomic.Int64
+	waited   atomic.Int64 // nanoseconds spent waiting on 429s, all requests together
+	reserved atomic.Int64 // pulls of the quota promised to this image and not yet made
+	keep     atomic.Bool  // ECR has the tag: a 429 is not waited out, ECR's copy is kept
 }
 
 type imageCtxKey struct{}
@@ -219,6 +259,7 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.book.mu.Unlock()
 			if ic != nil {
 				ic.pulls.Add(1)
+				t.book.spend(ic, req.URL.Host)
 			}
 			return readManifest(req, resp)
 		}
