@@ -53,11 +53,13 @@ func TestMirror429Bounded(t *testing.T) {
 		if !errors.Is(err, ErrRateLimited) || rep.Failed != 1 {
 			t.Fatalf("Mirror error = %v, want %v", err, ErrRateLimited)
 		}
-		if s := h.proxy.Stats(); s.ManifestGets != 4 {
-			t.Errorf("manifest GETs = %d, want 4 (one, then one after each of three 1s waits)", s.ManifestGets)
+		// The 3s run from the first 429, requests included: at most three
+		// waits of 1s.
+		if s := h.proxy.Stats(); s.ManifestGets < 2 || s.ManifestGets > 4 {
+			t.Errorf("manifest GETs = %d, want 2 to 4 (one, then one after each 1s wait within 3s)", s.ManifestGets)
 		}
-		if !strings.Contains(err.Error(), "gave up after waiting 3s") || !strings.Contains(err.Error(), "TOOMANYREQUESTS") {
-			t.Errorf("error %q, want the pull limit named and the 3s waited", err)
+		if !strings.Contains(err.Error(), "gave up after waiting") || !strings.Contains(err.Error(), "TOOMANYREQUESTS") {
+			t.Errorf("error %q, want the pull limit named and the time waited", err)
 		}
 		if d := head(t, target, repo+":1"); d != "" {
 			t.Errorf("ECR has %s", d)
@@ -91,11 +93,11 @@ func TestMirror429Bounded(t *testing.T) {
 		h.proxy.SetFault(forever)
 		_, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/lim:3", Repository: uniqueRepo(t)}},
 			append(testOptions(t, target, h, nil), WithWait(true), WithMaxWait(2*time.Second))...)
-		if !errors.Is(err, ErrRateLimited) || !strings.Contains(err.Error(), "gave up after waiting 2s") {
-			t.Fatalf("Mirror error = %v, want %v after 2s of waits", err, ErrRateLimited)
+		if !errors.Is(err, ErrRateLimited) || !strings.Contains(err.Error(), "gave up after waiting") {
+			t.Fatalf("Mirror error = %v, want %v after waiting", err, ErrRateLimited)
 		}
-		if s := h.proxy.Stats(); s.ManifestGets != 3 {
-			t.Errorf("manifest GETs = %d, want 3", s.ManifestGets)
+		if s := h.proxy.Stats(); s.ManifestGets < 2 || s.ManifestGets > 3 {
+			t.Errorf("manifest GETs = %d, want 2 or 3 (1s waits within 2s)", s.ManifestGets)
 		}
 	})
 	t.Run("bare 429 is the abuse limit", func(t *testing.T) {

@@ -162,6 +162,7 @@ type imageCtx struct {
 	source   string
 	pulls    atomic.Int64
 	waited   atomic.Int64 // nanoseconds spent waiting on 429s, all requests together
+	first429 atomic.Int64 // when the image's first 429 came, in Unix nanoseconds
 	reserved atomic.Int64 // pulls of the quota promised to this image and not yet made
 	keep     atomic.Bool  // ECR has the tag: a 429 is not waited out, ECR's copy is kept
 }
@@ -242,10 +243,10 @@ type sourceTransport struct {
 func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	ic, _ := ctx.Value(imageCtxKey{}).(*imageCtx)
-	var local atomic.Int64
-	waited := &local
+	var localWaited, localFirst atomic.Int64
+	waited, first := &localWaited, &localFirst
 	if ic != nil {
-		waited = &ic.waited
+		waited, first = &ic.waited, &ic.first429
 	}
 	for attempt := 0; ; attempt++ {
 		resp, err := t.inner.RoundTrip(req)
@@ -284,7 +285,10 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case ic != nil && ic.keep.Load():
 			limit = 0
 		}
-		w := time.Duration(waited.Load())
+		// The bound is on time since the image's first 429, so the
+		// requests between the waits count too.
+		first.CompareAndSwap(0, time.Now().UnixNano())
+		w := time.Since(time.Unix(0, first.Load()))
 		var d time.Duration
 		switch {
 		case ra > 0 && w+ra <= limit:
