@@ -248,10 +248,20 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if ic != nil {
 		waited, first = &ic.waited, &ic.first429
 	}
+	// When ECR has the tag, a source that fails is not retried: ECR's copy
+	// is kept at once (with Wait, the source gets its retries).
+	keep := ic != nil && ic.keep.Load() && !t.o.Wait
 	for attempt := 0; ; attempt++ {
 		resp, err := t.inner.RoundTrip(req)
 		if err != nil {
+			if keep {
+				return nil, &keptError{host: req.URL.Host, err: err}
+			}
 			return nil, err
+		}
+		if keep && resp.StatusCode >= 500 {
+			resp.Body.Close()
+			return nil, &keptError{host: req.URL.Host, err: fmt.Errorf("%s %s: %s", req.Method, req.URL.Path, resp.Status)}
 		}
 		t.book.observe(req.URL.Host, resp.Header)
 		if isPull(req) && resp.StatusCode == http.StatusOK {
@@ -336,6 +346,21 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// keptError is a source failure on an image ECR has: a net.Error that is
+// neither temporary nor a timeout, so no retry predicate retries it, and
+// unreachable reports it.
+type keptError struct {
+	host string
+	err  error
+}
+
+func (e *keptError) Error() string {
+	return e.host + " failed, not retried while ECR has the image: " + e.err.Error()
+}
+func (e *keptError) Unwrap() error   { return e.err }
+func (e *keptError) Timeout() bool   { return false }
+func (e *keptError) Temporary() bool { return false }
+
 // maxManifest bounds the manifest bytes read; ECR itself takes 4 MiB.
 const maxManifest = 16 << 20
 
@@ -394,6 +419,10 @@ func retryable(allow429 bool) func(error) bool {
 	return func(err error) bool {
 		// A TimeoutError is a silent server, not the caller's deadline
 		// (net/http's timeouts also match context.DeadlineExceeded).
+		var kept *keptError
+		if errors.As(err, &kept) {
+			return false
+		}
 		var silent *TimeoutError
 		if errors.As(err, &silent) {
 			return true
@@ -426,7 +455,8 @@ func retryable(allow429 bool) func(error) bool {
 // (429, 5xx, network), as opposed to answering "no such image" or "denied".
 func unreachable(err error) bool {
 	var silent *TimeoutError
-	if errors.As(err, &silent) {
+	var kept *keptError
+	if errors.As(err, &silent) || errors.As(err, &kept) {
 		return true
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

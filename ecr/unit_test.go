@@ -205,6 +205,7 @@ func TestRetryable(t *testing.T) {
 		{"canceled", context.Canceled, false, false, false},
 		{"caller's deadline", context.DeadlineExceeded, false, false, false},
 		{"silent server", &TimeoutError{Host: "h", Limit: time.Second, While: "waiting", Err: context.DeadlineExceeded}, true, true, true},
+		{"source failed while ECR has the image", &keptError{host: "h", err: fmt.Errorf("read: %w", syscall.ECONNRESET)}, false, false, true},
 		{"manifest mismatch", &DigestError{URL: "h/x", Announced: "sha256:a", Got: "sha256:b"}, false, false, false},
 		{"digest mismatch", errors.New("error verifying sha256 checksum"), false, false, false},
 	} {
