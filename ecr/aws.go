@@ -64,7 +64,7 @@ func awsConfig(ctx context.Context, o *Options) (aws.Config, error) {
 			cfg.Region = o.Region
 		}
 		if cfg.HTTPClient == nil {
-			cfg.HTTPClient = awsHTTPClient(o.Timeout)
+			cfg.HTTPClient = awsClient{c: awsHTTPClient(o.Timeout), d: o.Timeout}
 		}
 		return cfg, nil
 	}
@@ -76,6 +76,7 @@ func awsConfig(ctx context.Context, o *Options) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	cfg.HTTPClient = awsClient{c: cfg.HTTPClient, d: o.Timeout}
 	return cfg, nil
 }
 

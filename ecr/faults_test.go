@@ -2,12 +2,15 @@ package ecr
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -452,5 +455,29 @@ func TestMirrorBudgetBeforeWriting(t *testing.T) {
 	out, derr := awsecr.NewFromConfig(motoConfig(t)).DescribeRepositories(context.Background(), &awsecr.DescribeRepositoriesInput{RepositoryNames: []string{repo}})
 	if derr == nil {
 		t.Errorf("repository %s was created: %+v", repo, out.Repositories)
+	}
+}
+
+// TestAWSTimeoutsWithCABundle: the SDK adds AWS_CA_BUNDLE's roots only to
+// its own client type, so the timeouts must not replace it before the
+// configuration is loaded. It sets environment variables, so it is not
+// parallel.
+func TestAWSTimeoutsWithCABundle(t *testing.T) {
+	tls := httptest.NewTLSServer(http.NotFoundHandler())
+	defer tls.Close()
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tls.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		"AWS_CA_BUNDLE": bundle, "AWS_ENDPOINT_URL_ECR": motoURL(t), "AWS_ENDPOINT_URL_STS": motoURL(t),
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		t.Setenv(k, v)
+	}
+	got, err := ResolveTarget(context.Background(), WithRegion("us-east-1"), WithTimeout(time.Second))
+	if err != nil || got.Account != motoAccount {
+		t.Errorf("ResolveTarget with AWS_CA_BUNDLE = %+v, %v; want account %s", got, err, motoAccount)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -125,7 +126,7 @@ func (b *idleBody) Close() error {
 // awsClient names the host and the timeout in the SDK's timeout errors; the
 // SDK's retryer still sees a net.Error timeout and retries it.
 type awsClient struct {
-	c *awshttp.BuildableClient
+	c aws.HTTPClient
 	d time.Duration
 }
 
@@ -140,15 +141,17 @@ func (a awsClient) Do(req *http.Request) (*http.Response, error) {
 }
 
 // awsHTTPClient is the AWS SDK's own client with its connect, TLS, response
-// header and read waits bounded by d.
-func awsHTTPClient(d time.Duration) awsClient {
-	return awsClient{d: d, c: awshttp.NewBuildableClient().
+// header and read waits bounded by d. It stays a *BuildableClient until the
+// configuration is loaded: the SDK adds AWS_CA_BUNDLE's roots only to that
+// type. awsConfig wraps it in awsClient afterwards.
+func awsHTTPClient(d time.Duration) *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().
 		WithDialerOptions(func(dl *net.Dialer) { dl.Timeout = d }).
 		WithTransportOptions(func(t *http.Transport) {
 			t.TLSHandshakeTimeout = d
 			t.ResponseHeaderTimeout = d
 		}).
-		WithReadTimeout(d)}
+		WithReadTimeout(d)
 }
 
 // contextTimeout turns a context ended by a TimeoutError cause into that
