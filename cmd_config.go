@@ -118,7 +118,11 @@ func configSettings(c *cli.Context, cfg *fileConfig) ([]setting, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			rows = append(rows, setting{Name: name, Key: k, Value: vals[k], source: srcs[k]})
+			v := vals[k]
+			if flag == "registry-mirror" {
+				v = redactUserinfo(v)
+			}
+			rows = append(rows, setting{Name: name, Key: k, Value: v, source: srcs[k]})
 		}
 		return nil
 	}
@@ -208,4 +212,23 @@ func settingText(v any) string {
 		return dash(v)
 	}
 	return fmt.Sprint(v)
+}
+
+// redactUserinfo hides the user:password@ of a URL (a registry mirror's)
+// in text that is printed.
+func redactUserinfo(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		scheme, rest = "", s
+	} else {
+		scheme += "://"
+	}
+	hostEnd := strings.IndexAny(rest, "/?#")
+	if hostEnd < 0 {
+		hostEnd = len(rest)
+	}
+	if at := strings.LastIndex(rest[:hostEnd], "@"); at >= 0 {
+		return scheme + "[redacted]@" + rest[at+1:]
+	}
+	return s
 }

@@ -52,7 +52,8 @@ func mirrorCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "registry-mirror", Usage: "read `REGISTRY=URL` through a mirror or proxy", EnvVars: envVar("registry-mirror")},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback is always allowed)", EnvVars: envVar("insecure-registry")},
 			&cli.BoolFlag{Name: "wait", Usage: "when Docker Hub's pull window is used up, wait instead of failing", EnvVars: envVar("wait")},
-			&cli.DurationFlag{Name: "max-wait", Usage: "longest wait with --wait", Value: defaultMaxWait, EnvVars: envVar("max-wait")},
+			&cli.DurationFlag{Name: "max-wait", Usage: "with --wait, longest total wait on 429 answers per image", Value: defaultMaxWait, EnvVars: envVar("max-wait")},
+			&cli.DurationFlag{Name: "timeout", Usage: "the longest a registry or the AWS API may stay silent before the request is abandoned", Value: defaultTimeout, EnvVars: envVar("timeout")},
 			&cli.BoolFlag{Name: "scan-on-push", Usage: "turn on scan-on-push in repositories it creates", Value: true, EnvVars: envVar("scan-on-push")},
 			&cli.StringFlag{Name: "tag-mutability", Usage: "`MUTABLE` or IMMUTABLE, for repositories it creates", EnvVars: envVar("tag-mutability")},
 			&cli.StringFlag{Name: "kms-key", Usage: "encrypt created repositories with KMS key `ARN` (default AES256)", EnvVars: envVar("kms-key")},
@@ -171,6 +172,7 @@ func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
 		ecr.WithInsecureRegistry(c.StringSlice("insecure-registry")...),
 		ecr.WithWait(c.Bool("wait")),
 		ecr.WithMaxWait(c.Duration("max-wait")),
+		ecr.WithTimeout(c.Duration("timeout")),
 		ecr.WithScanOnPush(c.Bool("scan-on-push")),
 		ecr.WithTagMutability(c.String("tag-mutability")),
 		ecr.WithKMSKey(c.String("kms-key")),
@@ -228,12 +230,15 @@ func printReport(w io.Writer, rep *ecr.Report) {
 			short(r.SourceDigest), short(r.TargetDigest), pulls, r.Target)
 	}
 	tw.Flush()
-	verb := "used"
-	n := rep.PullsUsed
+	pulls := fmt.Sprintf("%d counted pull(s) used", rep.PullsUsed)
 	if rep.DryRun {
-		verb, n = "needed", rep.PullsNeeded
+		pulls = fmt.Sprintf("%d counted pull(s) needed", rep.PullsNeeded)
+		if rep.PullsEstimate {
+			// How many platforms an index has shows only when it is pulled.
+			pulls = fmt.Sprintf("at least %d counted pull(s) needed (estimate: an index counts as 2 until pulled, 1 + its platforms after)", rep.PullsNeeded)
+		}
 	}
-	fmt.Fprintf(w, "%d image(s), %d failed, %d counted pull(s) %s", len(rep.Images), rep.Failed, n, verb)
+	fmt.Fprintf(w, "%d image(s), %d failed, %s", len(rep.Images), rep.Failed, pulls)
 	for _, q := range rep.Quotas {
 		fmt.Fprintf(w, "; %s: %s", q.Registry, q.String())
 	}
@@ -251,6 +256,11 @@ func short(d string) string {
 // defaultMaxWait bounds --wait: Docker Hub's window is six hours, and a
 // build should fail rather than sit for that long.
 const defaultMaxWait = 10 * time.Minute
+
+// defaultTimeout is how long a registry or the AWS API may stay silent: long
+// enough for a slow registry, short enough that a hung one does not hold a
+// build until the build's own timeout.
+const defaultTimeout = 30 * time.Second
 
 func buildArgsCommand() *cli.Command {
 	return &cli.Command{

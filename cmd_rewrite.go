@@ -347,6 +347,9 @@ func pairs(c *cli.Context, flag string) (map[string]string, error) {
 			v, ok = os.LookupEnv(k)
 		}
 		if !ok || k == "" {
+			if flag == "registry-mirror" {
+				kv = redactUserinfo(kv)
+			}
 			return nil, usageError("--%s %q: want KEY=VALUE", flag, kv)
 		}
 		m[k] = v

@@ -161,3 +161,51 @@ func dockerHubSecrets(getenv func(string) string) []string {
 	}
 	return []string{tok, base64.StdEncoding.EncodeToString([]byte(user + ":" + tok))}
 }
+
+// redactingKeychain hands out source credentials (Docker config file,
+// credential helpers, DOCKERHUB_*, WithKeychain) and makes the redactor
+// hide each secret the moment it is used, so no error a registry echoes
+// them in can print them.
+type redactingKeychain struct {
+	k   authn.Keychain
+	red *redactor
+}
+
+func (k redactingKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	a, err := k.k.Resolve(r)
+	if err != nil || a == nil || a == authn.Anonymous {
+		return a, err
+	}
+	return redactingAuth{a: a, red: k.red}, nil
+}
+
+type redactingAuth struct {
+	a   authn.Authenticator
+	red *redactor
+}
+
+func (a redactingAuth) Authorization() (*authn.AuthConfig, error) {
+	c, err := a.a.Authorization()
+	if c != nil {
+		a.red.add(secretsOf(c)...)
+	}
+	return c, err
+}
+
+// secretsOf lists what must never be printed of a credential, in every
+// encoding it travels in.
+func secretsOf(c *authn.AuthConfig) []string {
+	var out []string
+	if c.Password != "" {
+		out = append(out, c.Password, base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password)))
+	}
+	if c.Auth != "" {
+		out = append(out, c.Auth)
+		if raw, err := base64.StdEncoding.DecodeString(c.Auth); err == nil {
+			if _, pass, ok := strings.Cut(string(raw), ":"); ok {
+				out = append(out, pass)
+			}
+		}
+	}
+	return append(out, c.IdentityToken, c.RegistryToken)
+}

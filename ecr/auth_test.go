@@ -257,3 +257,60 @@ auth: {htpasswd: {realm: ecr, path: %s/htpasswd}}
 	t.Fatalf("docker-registry did not start on %s: %s", addr, stderr.String())
 	return ""
 }
+
+// TestNoCredentialFromDockerConfigInOutput: credentials that come from the
+// Docker config file, inline or through a credential helper, are hidden
+// too when a registry quotes them back, in the error, the report, the
+// progress and the log. It sets DOCKER_CONFIG and PATH, so it is not
+// parallel.
+func TestNoCredentialFromDockerConfigInOutput(t *testing.T) {
+	const user, pass = "cfg-user", "cfg-s3cr3t-pa55word"
+	for _, tc := range []struct {
+		name   string
+		config func(dir, host string) string
+	}{
+		{"inline auth", func(dir, host string) string {
+			return fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, host, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+		}},
+		{"credential helper", func(dir, host string) string {
+			script := fmt.Sprintf("#!/bin/sh\ncat >/dev/null\necho '{\"ServerURL\":\"%s\",\"Username\":\"%s\",\"Secret\":\"%s\"}'\n", host, user, pass)
+			if err := os.WriteFile(filepath.Join(dir, "docker-credential-ecrbasetest"), []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf(`{"credHelpers":{%q:"ecrbasetest"}}`, host)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := leaky(t, user, pass, http.MethodGet)
+			ref, _ := name.ParseReference(src + "/library/leak:1")
+			if err := remote.Write(ref, randomImage(t, 512, 1), remote.WithAuth(&authn.Basic{Username: user, Password: pass})); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(tc.config(dir, src)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("DOCKER_CONFIG", dir)
+			t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+			var lp lines
+			var logs bytes.Buffer
+			opts := append(testOptions(t, newRegistry(t), nil, nil), WithProgress(&lp), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			rep, err := Mirror(context.Background(), []Image{{Source: src + "/library/leak:1", Repository: uniqueRepo(t)}}, opts...)
+			if err == nil {
+				t.Fatal("Mirror succeeded; the test needs the registry's 403")
+			}
+			js, _ := json.Marshal(rep)
+			secrets := []string{pass, base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))}
+			for where, text := range map[string]string{"error": err.Error(), "report": string(js), "progress": lp.String(), "log": logs.String()} {
+				for _, s := range secrets {
+					if strings.Contains(text, s) {
+						t.Errorf("%s contains a credential %q:\n%s", where, s, text)
+					}
+				}
+			}
+			if !strings.Contains(err.Error(), "[redacted]") || !strings.Contains(err.Error(), "DENIED") {
+				t.Errorf("error %q, want the registry's answer with the credential replaced by [redacted]", err)
+			}
+		})
+	}
+}

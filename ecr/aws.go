@@ -63,9 +63,12 @@ func awsConfig(ctx context.Context, o *Options) (aws.Config, error) {
 		if o.Region != "" {
 			cfg.Region = o.Region
 		}
+		if cfg.HTTPClient == nil {
+			cfg.HTTPClient = awsClient{c: awsHTTPClient(o.Timeout), d: o.Timeout}
+		}
 		return cfg, nil
 	}
-	var lo []func(*config.LoadOptions) error
+	lo := []func(*config.LoadOptions) error{config.WithHTTPClient(awsHTTPClient(o.Timeout))}
 	if o.Region != "" {
 		lo = append(lo, config.WithRegion(o.Region))
 	}
@@ -73,6 +76,7 @@ func awsConfig(ctx context.Context, o *Options) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	cfg.HTTPClient = awsClient{c: cfg.HTTPClient, d: o.Timeout}
 	return cfg, nil
 }
 

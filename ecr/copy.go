@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -45,22 +46,31 @@ type copier struct {
 	mu sync.Mutex // guards the counters in p.res and p.pushed
 }
 
-// copy copies p's image and returns the digest the target now has.
+// errHeadMismatch means the source's HEAD for a tag announced a digest the
+// source does not serve.
+var errHeadMismatch = errors.New("the source's HEAD and GET disagree")
+
+// copy copies p's image and returns the digest the target now has. Nothing
+// is written to ECR, the repository included, and no platform manifest is
+// read, until the pulls the image needs are known to be there.
 func (r *run) copy(p *plan) (string, error) {
 	ctx := p.ctx
+	defer r.book.release(p.ic, p.readHost)
 	c := &copier{r: r, p: p, sem: make(chan struct{}, r.o.BlobJobs)}
-	ref := p.src.readRef()
-	desc, err := r.src.Get(ctx, ref) // counted pull
+	desc, err := r.readTop(p) // counted pull
 	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", p.srcName(), r.book.sourceError(p.readHost, err))
+		return "", err
 	}
+	ref := p.src.readRef()
 	raw, mt := desc.Manifest, desc.MediaType
+	var children []v1.Descriptor
+	var missing []bool
 	if mt.IsIndex() {
 		idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 		if err != nil {
 			return "", fmt.Errorf("parsing index %s: %w", ref, err)
 		}
-		children := idx.Manifests
+		children = idx.Manifests
 		if len(r.platforms) > 0 {
 			children = selectPlatforms(idx.Manifests, r.platforms)
 			if len(children) == 0 {
@@ -75,7 +85,18 @@ func (r *run) copy(p *plan) (string, error) {
 				platformList(r.platforms), d, desc.Digest))
 		}
 		p.res.Platforms = platformsOf(children)
-		if err := c.children(ctx, children); err != nil {
+		if missing, err = c.missing(ctx, children); err != nil {
+			return "", err
+		}
+		if err := c.budget(missing, "the index GET needed to count its platforms was spent"); err != nil {
+			return "", err
+		}
+	}
+	if err := r.ensureRepository(ctx, p.img); err != nil {
+		return "", err
+	}
+	if mt.IsIndex() {
+		if err := c.children(ctx, children, missing); err != nil {
 			return "", err
 		}
 	} else {
@@ -105,9 +126,56 @@ func (r *run) copy(p *plan) (string, error) {
 	return digest.String(), nil
 }
 
-// children copies the manifests of an index that ECR lacks. ECR is asked
-// first (a free HEAD each), so only missing platforms cost a counted pull.
-func (c *copier) children(ctx context.Context, descs []v1.Descriptor) error {
+// readTop reads the image's manifest or index. A tag is read by the digest
+// its HEAD announced: go-containerregistry then checks the bytes against
+// that digest, and the copy is what the plan saw even if the tag moves in
+// between. A source whose HEAD announces a digest it does not serve is
+// caught here: when ECR has the tag, by a free HEAD, so a run that keeps
+// ECR's copy spends no pull; otherwise the tag is read and its bytes are
+// checked against the GET's own Docker-Content-Digest (readManifest).
+func (r *run) readTop(p *plan) (*remote.Descriptor, error) {
+	ctx := p.ctx
+	if p.src.digest != "" || p.srcDesc == nil {
+		desc, err := r.src.Get(ctx, p.src.readRef())
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p.srcName(), r.sourceError(p, err))
+		}
+		return desc, nil
+	}
+	byDigest := p.src.read.Digest(p.srcDesc.Digest.String())
+	var err error
+	if p.tgtDesc != nil {
+		_, err = r.src.Head(ctx, byDigest)
+	}
+	var desc *remote.Descriptor
+	if err == nil {
+		desc, err = r.src.Get(ctx, byDigest)
+	}
+	if err == nil {
+		return desc, nil
+	}
+	if !notFound(err) {
+		return nil, fmt.Errorf("reading %s: %w", p.srcName(), r.sourceError(p, err))
+	}
+	msg := fmt.Sprintf("the source's HEAD for %s announces %s, but the source has no manifest %s",
+		p.src.readRef(), p.srcDesc.Digest, p.srcDesc.Digest)
+	if p.tgtDesc != nil {
+		return nil, fmt.Errorf("%w: %s", errHeadMismatch, msg)
+	}
+	r.warn(p, msg+"; reading the tag instead")
+	desc, err = r.src.Get(ctx, p.src.readRef())
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p.srcName(), r.sourceError(p, err))
+	}
+	if desc.Digest != p.srcDesc.Digest {
+		r.warn(p, fmt.Sprintf("the tag's GET served %s, whose bytes match the GET's Docker-Content-Digest; copying that", desc.Digest))
+		p.res.SourceDigest = desc.Digest.String()
+	}
+	return desc, nil
+}
+
+// missing HEADs descriptors in ECR (free) and tells which it lacks.
+func (c *copier) missing(ctx context.Context, descs []v1.Descriptor) ([]bool, error) {
 	r, p := c.r, c.p
 	missing := make([]bool, len(descs))
 	g, gctx := errgroup.WithContext(ctx)
@@ -119,34 +187,48 @@ func (c *copier) children(ctx context.Context, descs []v1.Descriptor) error {
 			case notFound(err):
 				missing[i] = true
 			case err != nil:
-				return fmt.Errorf("checking %s in ECR: %w", d.Digest, err)
+				return targetErr("checking "+d.Digest.String(), err)
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
+	return missing, g.Wait()
+}
+
+// budget refuses, before any of them is read, manifests that need more
+// counted pulls than the quota seen has left.
+func (c *copier) budget(missing []bool, spent string) error {
 	n := 0
-	for i, d := range descs {
-		if missing[i] {
+	for _, m := range missing {
+		if m {
 			n++
 		}
+	}
+	host := c.p.readHost
+	if q, others, ok := c.r.book.reserve(c.p.ic, host, n); !ok {
+		err := fmt.Errorf("%w on %s: stopped before copying anything (%s); its %d missing manifests need %d more counted pulls, quota seen: %s",
+			ErrPullBudget, host, spent, n, n, q)
+		if others > 0 {
+			err = fmt.Errorf("%w, %d of them promised to other copies under way", err, others)
+		}
+		return err
+	}
+	return nil
+}
+
+// children copies the manifests of an index that ECR lacks (missing), so
+// only those cost a counted pull.
+func (c *copier) children(ctx context.Context, descs []v1.Descriptor, missing []bool) error {
+	p := c.p
+	for _, d := range descs {
 		if d.MediaType.IsImage() && (d.Platform == nil || d.Platform.OS != "unknown") {
 			c.mu.Lock()
 			p.pushed = append(p.pushed, d)
 			c.mu.Unlock()
 		}
 	}
-	// The index told how many platform pulls are left to make; refuse now
-	// rather than run out halfway.
-	if q := r.book.quota(p.readHost); q != nil && n > q.Remaining {
-		return fmt.Errorf("%w on %s: the index needs %d more counted pulls for its manifests, quota seen: %s",
-			ErrPullBudget, p.readHost, n, q)
-	}
-
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(r.o.BlobJobs)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.r.o.BlobJobs)
 	for i, d := range descs {
 		if missing[i] {
 			g.Go(func() error { return c.manifest(gctx, d) })
@@ -161,14 +243,21 @@ func (c *copier) manifest(ctx context.Context, d v1.Descriptor) error {
 	ref := p.src.read.Digest(d.Digest.String())
 	desc, err := r.src.Get(ctx, ref) // counted pull
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", ref, r.book.sourceError(p.readHost, err))
+		return fmt.Errorf("reading %s: %w", ref, r.sourceError(p, err))
 	}
 	if desc.MediaType.IsIndex() {
 		idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
 		if err != nil {
 			return fmt.Errorf("parsing index %s: %w", ref, err)
 		}
-		if err := c.children(ctx, idx.Manifests); err != nil {
+		missing, err := c.missing(ctx, idx.Manifests)
+		if err != nil {
+			return err
+		}
+		if err := c.budget(missing, "a nested index was read"); err != nil {
+			return err
+		}
+		if err := c.children(ctx, idx.Manifests, missing); err != nil {
 			return err
 		}
 	} else if err := c.blobs(ctx, ref, desc.Manifest, desc.MediaType); err != nil {
@@ -179,7 +268,7 @@ func (c *copier) manifest(ctx context.Context, d v1.Descriptor) error {
 
 func (c *copier) put(ctx context.Context, ref name.Reference, m rawManifest) error {
 	if err := c.r.tgtPut.Put(ctx, ref, m); err != nil {
-		return fmt.Errorf("writing %s to ECR: %w", ref.Identifier(), err)
+		return targetErr("writing manifest "+ref.Identifier(), err)
 	}
 	c.mu.Lock()
 	c.p.res.Manifests++
@@ -256,14 +345,21 @@ func (c *copier) blob(ctx context.Context, d v1.Descriptor) error {
 		defer close(home.done)
 	}
 	start := time.Now()
-	err = r.tgtPut.Upload(ctx, p.tgtRepo, l)
+	err = c.upload(ctx, l)
+	// go-containerregistry retries network failures but not a blob that
+	// fails its checksum (not a temporary error); one corrupt read may be a
+	// flaky proxy, so it gets exactly one more try.
+	if err != nil && corrupt(sb.readErr()) {
+		r.warn(p, fmt.Sprintf("blob %s: %v; reading it once more", d.Digest, sb.readErr()))
+		err = c.upload(ctx, l)
+	}
 	home.ok = err == nil
 	if err != nil {
 		// A failed source read surfaces as a failed upload; name the real cause.
 		if rerr := sb.readErr(); rerr != nil {
-			return fmt.Errorf("copying blob %s: reading %s: %w", d.Digest, sb.ref, r.book.sourceError(p.readHost, rerr))
+			return fmt.Errorf("copying blob %s: reading %s: %w", d.Digest, sb.ref, r.sourceError(p, rerr))
 		}
-		return fmt.Errorf("copying blob %s to ECR: %w", d.Digest, err)
+		return targetErr("copying blob "+d.Digest.String(), err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -275,6 +371,21 @@ func (c *copier) blob(ctx context.Context, d v1.Descriptor) error {
 	p.res.Bytes += sb.n.Load()
 	r.em.emit(Event{Image: p.img.Source, Kind: "blob", Digest: d.Digest.String(), Bytes: d.Size, Elapsed: time.Since(start)})
 	return nil
+}
+
+// upload puts one blob in ECR and cancels the upload sessions that failed
+// attempts left open there.
+func (c *copier) upload(ctx context.Context, l v1.Layer) error {
+	uctx, ups := withUploads(ctx)
+	err := c.r.tgtPut.Upload(uctx, c.p.tgtRepo, l)
+	ups.cancel(ctx, c.r.tgtRT)
+	return err
+}
+
+// corrupt reports whether a source read failed its digest or size check.
+// go-containerregistry's verify error is internal, so only its text tells.
+func corrupt(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "error verifying ")
 }
 
 // srcBlob is a source blob read lazily: it is only opened when ECR lacks it.
@@ -300,7 +411,11 @@ func (b *srcBlob) Size() (int64, error)                { return b.desc.Size, nil
 func (b *srcBlob) MediaType() (types.MediaType, error) { return b.desc.MediaType, nil }
 
 // Compressed opens the source blob; the reader verifies the digest at EOF.
+// Each open (a retry) starts the byte count and the error afresh, so bytes
+// count what the copy that worked read, once.
 func (b *srcBlob) Compressed() (io.ReadCloser, error) {
+	b.err.Store(nil)
+	b.n.Store(0)
 	l, err := b.src.Layer(b.ctx, b.ref)
 	if err != nil {
 		return nil, err
@@ -314,18 +429,27 @@ func (b *srcBlob) Compressed() (io.ReadCloser, error) {
 	return &countReader{ReadCloser: rc, b: b}, nil
 }
 
+// countReader counts the bytes read and keeps the source's read errors.
+// Errors after Close are the target giving up (ECR failed mid-upload), not
+// the source's fault, and are not kept.
 type countReader struct {
 	io.ReadCloser
-	b *srcBlob
+	b      *srcBlob
+	closed atomic.Bool
 }
 
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.b.n.Add(int64(n))
-	if err != nil && err != io.EOF {
+	if err != nil && err != io.EOF && !c.closed.Load() {
 		c.b.err.Store(&err)
 	}
 	return n, err
+}
+
+func (c *countReader) Close() error {
+	c.closed.Store(true)
+	return c.ReadCloser.Close()
 }
 
 // selectPlatforms keeps the descriptors of the wanted platforms. A wanted

@@ -29,23 +29,81 @@ var (
 	ErrScanFindings = errors.New("scan findings at or above threshold")
 	// ErrScan means scan results could not be obtained in time.
 	ErrScan = errors.New("no scan results")
+	// ErrTimeout means a registry or the AWS API stayed silent for longer
+	// than the timeout (WithTimeout), retries included.
+	ErrTimeout = errors.New("timed out")
+	// ErrDigestMismatch means a source served manifest bytes that do not
+	// hash to the digest it announced; nothing was written.
+	ErrDigestMismatch = errors.New("manifest does not match its announced digest")
+	// ErrTarget means ECR (its registry, its API or the login to it) failed
+	// while the source was read fine.
+	ErrTarget = errors.New("ECR could not be written")
 )
 
-// RateLimitError is a 429 TOOMANYREQUESTS from a source registry.
+// TargetError is a failure on the ECR side: the registry, the API or the
+// login.
+type TargetError struct {
+	Op  string // what was being done, e.g. "writing manifest sha256:..."
+	Err error
+}
+
+func (e *TargetError) Error() string { return "ECR side: " + e.Op + ": " + e.Err.Error() }
+func (e *TargetError) Unwrap() error { return e.Err }
+func (e *TargetError) Is(target error) bool {
+	return target == ErrTarget
+}
+
+// targetErr wraps err as a TargetError unless it already is one.
+func targetErr(op string, err error) error {
+	var te *TargetError
+	if errors.As(err, &te) {
+		return err
+	}
+	return &TargetError{Op: op, Err: err}
+}
+
+// DigestError is manifest bytes that do not hash to the digest the source
+// announced for them.
+type DigestError struct {
+	URL       string // what was read
+	Announced string // Docker-Content-Digest, or the digest asked for
+	Got       string // digest of the bytes served
+}
+
+func (e *DigestError) Error() string {
+	return fmt.Sprintf("%s: %v: the bytes served hash to %s, the source announced %s; not copied", e.URL, ErrDigestMismatch, e.Got, e.Announced)
+}
+
+func (e *DigestError) Is(target error) bool { return target == ErrDigestMismatch }
+
+// RateLimitError is a 429 from a source registry.
 type RateLimitError struct {
-	Registry   string
+	Registry string
+	// PullLimit is set for Docker Hub's pull limit: TOOMANYREQUESTS with a
+	// quota in the ratelimit-* headers. Without it the 429 came bare, as
+	// Docker Hub's abuse limit (too many requests of any kind from one
+	// address) sends it, and waiting for the pull window does not help.
+	PullLimit  bool
 	Quota      *Quota        // last quota seen on that registry, if any
 	RetryAfter time.Duration // the server's Retry-After, if any
+	Waited     time.Duration // how long this image waited on 429s before giving up
 }
 
 func (e *RateLimitError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %v (TOOMANYREQUESTS)", e.Registry, ErrRateLimited)
+	if e.PullLimit {
+		fmt.Fprintf(&b, "%s: %v (TOOMANYREQUESTS)", e.Registry, ErrRateLimited)
+	} else {
+		fmt.Fprintf(&b, "%s: 429 too many requests without a pull quota: the registry's abuse limit on requests, not the pull window", e.Registry)
+	}
 	if e.Quota != nil {
 		fmt.Fprintf(&b, ", quota seen: %s", e.Quota)
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, ", retry after %s", e.RetryAfter)
+	}
+	if e.Waited > 0 {
+		fmt.Fprintf(&b, ", gave up after waiting %s", e.Waited.Round(time.Millisecond))
 	}
 	return b.String()
 }

@@ -104,6 +104,7 @@ func newHub(t testing.TB) *hub {
 	}
 	s := httptest.NewServer(p)
 	t.Cleanup(s.Close)
+	t.Cleanup(p.Close) // runs first: hung requests end, so s.Close does not wait
 	return &hub{upstream: up, proxy: p, url: s.URL}
 }
 
@@ -175,7 +176,7 @@ func testOptions(t testing.TB, target string, h *hub, e env) []Option {
 		func(o *Options) {
 			o.backoff = remote.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 3}
 			o.waitStep = 20 * time.Millisecond
-			o.retryAfter = 3 * time.Second
+			o.noWaitLimit = 3 * time.Second
 			o.scanPoll = 10 * time.Millisecond
 			o.scanStart = 0
 			if e == nil {
@@ -251,7 +252,19 @@ func (l *lines) String() string {
 
 // uniqueRepo keeps tests apart in the one moto and in shared registries.
 func uniqueRepo(t testing.TB) string {
-	return "docker-hub/library/" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	name := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return '-'
+	}, t.Name())
+	for strings.Contains(name, "--") {
+		name = strings.ReplaceAll(name, "--", "-")
+	}
+	return "docker-hub/library/" + strings.Trim(name, "-")
 }
 
 func appendLayer(t testing.TB, base v1.Image, l v1.Layer) v1.Image {

@@ -32,9 +32,10 @@ type run struct {
 	registry string // ECR host, as named in reports
 	pushRepo func(string) (name.Repository, error)
 
-	src    *remote.Puller // source registries
-	tgtGet *remote.Puller // ECR, reads
-	tgtPut *remote.Pusher // ECR, writes
+	src    *remote.Puller    // source registries
+	tgtGet *remote.Puller    // ECR, reads
+	tgtPut *remote.Pusher    // ECR, writes
+	tgtRT  http.RoundTripper // ECR, below go-containerregistry: cancels upload sessions
 
 	repos sync.Map // repository name -> *repoOnce
 	homes sync.Map // blob digest -> *blobHome: where this run put it in ECR
@@ -93,6 +94,11 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 			return nil, err
 		}
 		r.mirrors[canonicalRegistry(reg)] = m
+		if m.user != nil {
+			if pass, ok := m.user.Password(); ok {
+				r.red.add(pass, url.UserPassword(m.user.Username(), pass).String())
+			}
+		}
 	}
 	for _, p := range o.Platforms {
 		pl, err := parsePlatform(p)
@@ -154,6 +160,9 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 	var failed []error
 	for i, p := range plans {
 		p.res.PullsUsed = int(p.ic.pulls.Load())
+		if p.err != nil && errors.Is(p.err, ErrTarget) {
+			p.res.Status = TargetFailed
+		}
 		if p.err != nil {
 			if !p.written {
 				p.res.Action, p.res.Digest = Fail, p.res.TargetDigest
@@ -163,6 +172,7 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 		}
 		rep.Images[i] = *p.res
 		rep.PullsNeeded += p.res.PullsNeeded
+		rep.PullsEstimate = rep.PullsEstimate || p.res.PullsEstimate
 		rep.PullsUsed += p.res.PullsUsed
 	}
 	rep.Quotas = r.book.all()
@@ -176,7 +186,7 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 // transports builds the source and ECR clients.
 func (r *run) transports() error {
 	o := r.o
-	base := func() http.RoundTripper { return remote.DefaultTransport.(*http.Transport).Clone() }
+	base := func() http.RoundTripper { return silence{inner: newTransport(o.Timeout), d: o.Timeout} }
 
 	srcSchemes := schemes{explicit: map[string]string{}, insecure: map[string]bool{}}
 	for _, h := range o.Insecure {
@@ -189,6 +199,17 @@ func (r *run) transports() error {
 	if keychain == nil {
 		keychain = authn.NewMultiKeychain(envKeychain{getenv: o.getenv}, authn.DefaultKeychain)
 	}
+	// A mirror URL's user:password@ logs in to that mirror.
+	var userinfo mirrorKeychain
+	for _, m := range r.mirrors {
+		if pass, ok := m.user.Password(); ok {
+			userinfo = append(userinfo, hostKey{host: m.host, cfg: authn.AuthConfig{Username: m.user.Username(), Password: pass}})
+		}
+	}
+	if len(userinfo) > 0 {
+		keychain = authn.NewMultiKeychain(userinfo, keychain)
+	}
+	keychain = redactingKeychain{k: keychain, red: r.red}
 	var err error
 	r.src, err = remote.NewPuller(
 		remote.WithTransport(&sourceTransport{inner: guard{inner: base(), schemes: srcSchemes}, book: r.book, o: o, emit: r.em.emit}),
@@ -218,8 +239,9 @@ func (r *run) transports() error {
 	r.pushRepo = func(repo string) (name.Repository, error) {
 		return name.NewRepository(pushHost+"/"+repo, nameOpts...)
 	}
+	r.tgtRT = guard{inner: base(), schemes: schemes{explicit: map[string]string{pushHost: scheme}}}
 	tgtOpts := []remote.Option{
-		remote.WithTransport(guard{inner: base(), schemes: schemes{explicit: map[string]string{pushHost: scheme}}}),
+		remote.WithTransport(&targetTransport{inner: r.tgtRT}),
 		remote.WithAuth(r.auth),
 		remote.WithRetryBackoff(o.backoff),
 		remote.WithRetryPredicate(retryable(true)),
@@ -294,14 +316,22 @@ func (r *run) planImage(p *plan) {
 	}
 	p.readHost = p.src.read.RegistryStr()
 
-	srcDesc, srcErr := r.src.Head(ctx, p.src.readRef())
-	res.Quota = r.book.quota(p.readHost)
+	// ECR first: when it has the tag, a 429 from the source is not waited
+	// out, ECR's copy is kept at once.
 	tgtDesc, err := r.tgtGet.Head(ctx, p.tgtRef)
 	if err != nil && !notFound(err) {
-		r.fail(p, fmt.Errorf("checking %s in ECR: %w", res.Target, err))
+		// The source is still looked at (a free HEAD), for the report.
+		if srcDesc, srcErr := r.src.Head(ctx, p.src.readRef()); srcErr == nil {
+			res.SourceDigest, res.MediaType = srcDesc.Digest.String(), string(srcDesc.MediaType)
+		}
+		res.Quota = r.book.quota(p.readHost)
+		r.fail(p, targetErr("checking "+res.Target, err))
 		return
 	}
 	p.tgtDesc = tgtDesc
+	p.ic.keep.Store(tgtDesc != nil)
+	srcDesc, srcErr := r.src.Head(ctx, p.src.readRef())
+	res.Quota = r.book.quota(p.readHost)
 	if tgtDesc != nil {
 		res.TargetDigest = tgtDesc.Digest.String()
 	}
@@ -314,7 +344,7 @@ func (r *run) planImage(p *plan) {
 			res.SourceDigest, res.MediaType = srcDesc.Digest.String(), string(srcDesc.MediaType)
 		}
 	case srcErr != nil:
-		srcErr = r.book.sourceError(p.readHost, srcErr)
+		srcErr = r.sourceError(p, srcErr)
 		if tgtDesc != nil && unreachable(srcErr) {
 			res.Action, res.Digest = Keep, tgtDesc.Digest.String()
 			r.warn(p, fmt.Sprintf("source unreachable (%v); keeping %s at %s in ECR", srcErr, res.Target, res.Digest))
@@ -454,14 +484,13 @@ func (r *run) act(p *plan) {
 		return
 	}
 	r.em.emit(Event{Image: p.img.Source, Kind: "start", Status: string(res.Action), Digest: res.SourceDigest, Message: "to " + res.Target})
-	if err := r.ensureRepository(p.ctx, p.img); err != nil {
-		r.fail(p, err)
-		r.done(p)
-		return
-	}
 	digest, err := r.copy(p)
 	if err != nil {
-		if !((unreachable(err) || errors.Is(err, ErrRateLimited)) && r.keepStale(p, err)) {
+		// The source cannot give the update now: ECR's copy stays. A target
+		// failure, or bytes that do not match their digest, fail the image.
+		canKeep := !errors.Is(err, ErrTarget) && !errors.Is(err, ErrDigestMismatch) &&
+			(unreachable(err) || errors.Is(err, ErrRateLimited) || errors.Is(err, ErrPullBudget) || errors.Is(err, errHeadMismatch))
+		if !(canKeep && r.keepStale(p, err)) {
 			r.fail(p, err)
 		}
 		r.done(p)
@@ -507,6 +536,34 @@ func (r *run) done(p *plan) {
 	}
 	r.em.emit(Event{Image: p.img.Source, Kind: "done", Status: status, Digest: res.Digest, Bytes: res.Bytes, Elapsed: elapsed,
 		Message: fmt.Sprintf("%s, %d blobs copied, %d skipped, %d counted pulls", res.Target, res.BlobsCopied, res.BlobsSkipped, p.ic.pulls.Load())})
+}
+
+// mirrorKeychain serves the credentials of mirror URLs to their hosts.
+type mirrorKeychain []hostKey
+
+type hostKey struct {
+	host string
+	cfg  authn.AuthConfig
+}
+
+func (k mirrorKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	for _, h := range k {
+		if r.RegistryStr() == h.host {
+			return authn.FromConfig(h.cfg), nil
+		}
+	}
+	return authn.Anonymous, nil
+}
+
+// sourceError turns a 429 into a RateLimitError that says how long the
+// image waited; other errors are returned as they are.
+func (r *run) sourceError(p *plan, err error) error {
+	err = r.book.sourceError(p.readHost, err)
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		rl.Waited = time.Duration(p.ic.waited.Load())
+	}
+	return err
 }
 
 // notFound reports whether a registry answered 404 (unknown manifest or

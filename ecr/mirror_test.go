@@ -378,6 +378,11 @@ func TestMirrorSourceDown(t *testing.T) {
 		if f.Mode == hubproxy.ServerError && (got.Status != Unresolved || len(got.Warnings) != 1 || !strings.Contains(out.String(), "warning")) {
 			t.Errorf("fault %s: status %s warnings %q progress %q, want unresolved with one warning", f.Mode, got.Status, got.Warnings, out.String())
 		}
+		// ECR has the image: kept at once, the failing source not retried.
+		if s := h.proxy.Stats(); f.Mode == hubproxy.ServerError && s.Faults > 2 {
+			t.Errorf("fault %s: %d requests failed, want the source tried once (ping and HEAD), not retried", f.Mode, s.Faults)
+		}
+		h.proxy.Reset()
 	}
 
 	// An image ECR lacks fails; the one it has still passes.

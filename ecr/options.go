@@ -39,7 +39,12 @@ type Options struct {
 	Insecure []string          // hosts that may be read over plain HTTP
 	Keychain authn.Keychain    // source credentials (default: DOCKERHUB_* and the Docker config)
 	Wait     bool              // wait out 429 TOOMANYREQUESTS instead of failing
-	MaxWait  time.Duration     // longest total wait per request (default 10m)
+	MaxWait  time.Duration     // with Wait, longest total wait on 429s per image (default 10m)
+
+	// Timeout is the longest a registry or the AWS API may stay silent
+	// (connecting, answering, or in the middle of a body) before the
+	// request is abandoned and retried (default 30s).
+	Timeout time.Duration
 
 	// Repositories created in ECR.
 	ScanOnPush      bool              // default true
@@ -68,7 +73,7 @@ type Options struct {
 	getenv       func(string) string
 	backoff      remote.Backoff
 	waitStep     time.Duration // first wait on a 429 without Retry-After
-	retryAfter   time.Duration // Retry-After honoured without Wait up to this
+	noWaitLimit  time.Duration // without Wait, longest total wait on 429s per image
 	scanPoll     time.Duration
 	scanStart    time.Duration // start a scan when none shows up for this long
 	tokenMinLife time.Duration // lifetime assumed for tokens that claim to be expired
@@ -86,7 +91,8 @@ func makeOptions(opts ...Option) (*Options, error) {
 		// connections: about 0.5s, 1s, 2s, 4s between five attempts.
 		backoff:      remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.5, Steps: 5, Cap: 8 * time.Second},
 		waitStep:     15 * time.Second,
-		retryAfter:   time.Minute,
+		noWaitLimit:  30 * time.Second,
+		Timeout:      30 * time.Second,
 		scanPoll:     5 * time.Second,
 		scanStart:    time.Minute,
 		tokenMinLife: time.Hour,
@@ -99,6 +105,9 @@ func makeOptions(opts ...Option) (*Options, error) {
 	}
 	if o.BlobJobs < 1 {
 		o.BlobJobs = 1
+	}
+	if o.Timeout <= 0 {
+		return nil, fmt.Errorf("timeout %s: want a positive duration", o.Timeout)
 	}
 	if o.TagMutability != "" {
 		o.TagMutability = strings.ToUpper(o.TagMutability)
@@ -183,6 +192,10 @@ func WithWait(v bool) Option { return func(o *Options) { o.Wait = v } }
 
 // WithMaxWait bounds WithWait and Retry-After waits.
 func WithMaxWait(d time.Duration) Option { return func(o *Options) { o.MaxWait = d } }
+
+// WithTimeout sets how long a registry or the AWS API may stay silent
+// before a request is abandoned and retried.
+func WithTimeout(d time.Duration) Option { return func(o *Options) { o.Timeout = d } }
 
 // WithScanOnPush sets scan-on-push for repositories the mirror creates.
 func WithScanOnPush(v bool) Option { return func(o *Options) { o.ScanOnPush = v } }

@@ -42,6 +42,20 @@ type mirror struct {
 	scheme string
 	prefix string // repository path prefix inside the mirror, may be empty
 	opts   []name.Option
+	user   *url.Userinfo // user:password@ in the URL, used to log in to the mirror
+}
+
+// redactURL hides the password of a URL's user:password@ for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		// The text may still hold user:password@; keep only what follows.
+		if at := strings.LastIndex(s, "@"); at >= 0 {
+			return "[redacted]@" + s[at+1:]
+		}
+		return s
+	}
+	return u.Redacted()
 }
 
 // canonicalRegistry maps docker.io and its aliases to the name
@@ -57,9 +71,10 @@ func canonicalRegistry(r string) string {
 func parseMirror(registry, base string, insecure []string) (mirror, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return mirror{}, fmt.Errorf("registry mirror %s=%s: want http(s)://host[:port][/path]", registry, base)
+		return mirror{}, fmt.Errorf("registry mirror %s=%s: want http(s)://host[:port][/path]", registry, redactURL(base))
 	}
-	m := mirror{host: u.Host, scheme: u.Scheme, prefix: strings.Trim(u.Path, "/")}
+	base = u.Redacted()
+	m := mirror{host: u.Host, scheme: u.Scheme, prefix: strings.Trim(u.Path, "/"), user: u.User}
 	if u.Scheme == "http" {
 		ok := isLoopback(u.Hostname())
 		for _, h := range insecure {

@@ -57,14 +57,14 @@ func (r *run) createRepository(ctx context.Context, img Image) error {
 	switch {
 	case errors.As(err, &exists):
 	case err != nil:
-		return fmt.Errorf("ecr CreateRepository %s: %w", repo, err)
+		return &TargetError{Op: "ecr CreateRepository " + repo, Err: err}
 	default:
 		r.em.emit(Event{Image: img.Source, Kind: "repository", Status: "created", Message: fmt.Sprintf("%s, scan-on-push %t", repo, o.ScanOnPush)})
 	}
 	if o.LifecyclePolicy != "" {
 		pin := &awsecr.PutLifecyclePolicyInput{RepositoryName: aws.String(repo), LifecyclePolicyText: aws.String(o.LifecyclePolicy), RegistryId: in.RegistryId}
 		if _, err := o.api.PutLifecyclePolicy(ctx, pin); err != nil {
-			return fmt.Errorf("ecr PutLifecyclePolicy %s: %w", repo, err)
+			return &TargetError{Op: "ecr PutLifecyclePolicy " + repo, Err: err}
 		}
 	}
 	return nil

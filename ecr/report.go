@@ -19,6 +19,9 @@ const (
 	Missing    Status = "missing"    // ECR does not have the tag
 	Stale      Status = "stale"      // ECR's tag has another digest: the upstream tag moved
 	Unresolved Status = "unresolved" // the source could not be read
+	// TargetFailed: ECR (its registry, its API or the login) could not be
+	// read or written; the source was fine as far as the run got.
+	TargetFailed Status = "target-failed"
 )
 
 // Action is what the mirror does (or, in a dry run, would do) for an image.
@@ -85,8 +88,11 @@ type Report struct {
 	Images      []Result `json:"images"`
 	Quotas      []Quota  `json:"quotas,omitempty"` // per source host, as last seen
 	PullsNeeded int      `json:"pulls_needed"`
-	PullsUsed   int      `json:"pulls_used"`
-	Failed      int      `json:"failed"`
+	// PullsEstimate marks PullsNeeded as a lower bound: an index whose
+	// platforms are unknown until it is pulled counts as two.
+	PullsEstimate bool `json:"pulls_estimate,omitempty"`
+	PullsUsed     int  `json:"pulls_used"`
+	Failed        int  `json:"failed"`
 }
 
 // Event is one progress event.

@@ -3,6 +3,7 @@ package ecr
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Quota is a registry's pull quota as its ratelimit-* headers last showed it.
@@ -37,16 +40,61 @@ func (q *Quota) String() string {
 }
 
 // book records, per source host, the quota seen, the counted pulls made and
-// the last Retry-After of a 429.
+// the last 429.
 type book struct {
-	mu         sync.Mutex
-	quotas     map[string]*Quota
-	pulls      map[string]int
-	retryAfter map[string]time.Duration
+	mu       sync.Mutex
+	quotas   map[string]*Quota
+	pulls    map[string]int
+	last     map[string]last429
+	reserved map[string]int // pulls promised to copies under way, not yet made
+}
+
+// last429 is what the last 429 of a host said.
+type last429 struct {
+	retryAfter time.Duration
+	pullLimit  bool // TOOMANYREQUESTS with a quota, not a bare 429
 }
 
 func newBook() *book {
-	return &book{quotas: map[string]*Quota{}, pulls: map[string]int{}, retryAfter: map[string]time.Duration{}}
+	return &book{quotas: map[string]*Quota{}, pulls: map[string]int{}, last: map[string]last429{}, reserved: map[string]int{}}
+}
+
+// reserve promises n pulls of host's quota to one image, unless the quota
+// seen, less what other copies were promised, is smaller. With no quota seen
+// there is nothing to go by, and the promise is kept.
+func (b *book) reserve(ic *imageCtx, host string, n int) (q *Quota, others int, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	others = b.reserved[host]
+	if cur := b.quotas[host]; cur != nil {
+		c := *cur
+		q = &c
+		if n > c.Remaining-others {
+			return q, others, false
+		}
+	}
+	b.reserved[host] += n
+	ic.reserved.Add(int64(n))
+	return q, others, true
+}
+
+// spend turns one promised pull of ic into a pull made.
+func (b *book) spend(ic *imageCtx, host string) {
+	if ic.reserved.Load() <= 0 {
+		return
+	}
+	ic.reserved.Add(-1)
+	b.mu.Lock()
+	b.reserved[host]--
+	b.mu.Unlock()
+}
+
+// release gives back what ic was promised and did not use.
+func (b *book) release(ic *imageCtx, host string) {
+	n := ic.reserved.Swap(0)
+	b.mu.Lock()
+	b.reserved[host] -= int(n)
+	b.mu.Unlock()
 }
 
 // parseLimit reads a Docker Hub rate-limit header such as "100;w=21600"
@@ -111,8 +159,12 @@ func (b *book) all() []Quota {
 // imageCtx travels in request contexts so the transport can charge counted
 // pulls and report waits to the image that caused them.
 type imageCtx struct {
-	source string
-	pulls  atomic.Int64
+	source   string
+	pulls    atomic.Int64
+	waited   atomic.Int64 // nanoseconds spent waiting on 429s, all requests together
+	first429 atomic.Int64 // when the image's first 429 came, in Unix nanoseconds
+	reserved atomic.Int64 // pulls of the quota promised to this image and not yet made
+	keep     atomic.Bool  // ECR has the tag: a 429 is not waited out, ECR's copy is kept
 }
 
 type imageCtxKey struct{}
@@ -170,10 +222,9 @@ func (g guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	return g.inner.RoundTrip(req)
 }
 
-// sourceTransport reads rate-limit headers, charges counted pulls and
-// handles 429: Retry-After is honoured (up to retryAfter, or MaxWait with
-// Wait), a used-up window is waited out only with Wait. Everything else is
-// left to go-containerregistry's retry transport above it.
+// sourceTransport reads rate-limit headers, charges counted pulls, reads
+// and verifies manifest bodies, and handles 429. Everything else is left to
+// go-containerregistry's retry transport above it.
 type sourceTransport struct {
 	inner http.RoundTripper
 	book  *book
@@ -181,14 +232,36 @@ type sourceTransport struct {
 	emit  func(Event)
 }
 
+// RoundTrip keeps a loop of its own for 429 because no retry option of
+// go-containerregistry can honour Retry-After or bound the total wait of
+// one image: its backoff is fixed and counts attempts, not time.
+//
+// Without Wait an image waits at most noWaitLimit in all (and not at all
+// when ECR has the tag, whose copy is then kept at once); with Wait at most
+// MaxWait. A 429 without Retry-After is a used-up window: it is waited out
+// only with Wait.
 func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	ic, _ := ctx.Value(imageCtxKey{}).(*imageCtx)
-	var waited time.Duration
+	var localWaited, localFirst atomic.Int64
+	waited, first := &localWaited, &localFirst
+	if ic != nil {
+		waited, first = &ic.waited, &ic.first429
+	}
+	// When ECR has the tag, a source that fails is not retried: ECR's copy
+	// is kept at once (with Wait, the source gets its retries).
+	keep := ic != nil && ic.keep.Load() && !t.o.Wait
 	for attempt := 0; ; attempt++ {
 		resp, err := t.inner.RoundTrip(req)
 		if err != nil {
+			if keep {
+				return nil, &keptError{host: req.URL.Host, err: err}
+			}
 			return nil, err
+		}
+		if keep && resp.StatusCode >= 500 {
+			resp.Body.Close()
+			return nil, &keptError{host: req.URL.Host, err: fmt.Errorf("%s %s: %s", req.Method, req.URL.Path, resp.Status)}
 		}
 		t.book.observe(req.URL.Host, resp.Header)
 		if isPull(req) && resp.StatusCode == http.StatusOK {
@@ -197,7 +270,9 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.book.mu.Unlock()
 			if ic != nil {
 				ic.pulls.Add(1)
+				t.book.spend(ic, req.URL.Host)
 			}
+			return readManifest(req, resp)
 		}
 		if resp.StatusCode != http.StatusTooManyRequests {
 			return resp, nil
@@ -207,15 +282,29 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 
 		ra := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		_, _, hasQuota := parseLimit(resp.Header.Get("Ratelimit-Remaining"))
+		pullLimit := hasQuota || bytes.Contains(bytes.ToUpper(body), []byte("TOOMANYREQUESTS"))
 		t.book.mu.Lock()
-		t.book.retryAfter[req.URL.Host] = ra
+		t.book.last[req.URL.Host] = last429{retryAfter: ra, pullLimit: pullLimit}
 		t.book.mu.Unlock()
+
+		limit := t.o.noWaitLimit
+		switch {
+		case t.o.Wait:
+			limit = t.o.MaxWait
+		case ic != nil && ic.keep.Load():
+			limit = 0
+		}
+		// The bound is on time since the image's first 429, so the
+		// requests between the waits count too.
+		first.CompareAndSwap(0, time.Now().UnixNano())
+		w := time.Since(time.Unix(0, first.Load()))
 		var d time.Duration
 		switch {
-		case ra > 0 && (ra <= t.o.retryAfter || t.o.Wait && waited+ra <= t.o.MaxWait):
+		case ra > 0 && w+ra <= limit:
 			d = ra
-		case ra == 0 && t.o.Wait && waited < t.o.MaxWait:
-			d = min(t.o.waitStep<<min(attempt, 8), 5*time.Minute, t.o.MaxWait-waited)
+		case ra == 0 && t.o.Wait && w < limit:
+			d = min(t.o.waitStep<<min(attempt, 8), 5*time.Minute, limit-w)
 		default:
 			return resp, nil
 		}
@@ -235,7 +324,12 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if ic != nil {
 				src = ic.source
 			}
-			msg := fmt.Sprintf("%s answered 429, waiting %s", req.URL.Host, d.Round(time.Millisecond))
+			kind := "429 (pull limit)"
+			if !pullLimit {
+				kind = "a bare 429 (abuse limit, not the pull window)"
+			}
+			msg := fmt.Sprintf("%s answered %s, waiting %s (%s of %s used)", req.URL.Host, kind,
+				d.Round(time.Millisecond), (w + d).Round(time.Millisecond), limit)
 			if q := t.book.quota(req.URL.Host); q != nil {
 				msg += " (quota seen: " + q.String() + ")"
 			}
@@ -248,8 +342,55 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, ctx.Err()
 		case <-timer.C:
 		}
-		waited += d
+		waited.Add(int64(d))
 	}
+}
+
+// keptError is a source failure on an image ECR has: a net.Error that is
+// neither temporary nor a timeout, so no retry predicate retries it, and
+// unreachable reports it.
+type keptError struct {
+	host string
+	err  error
+}
+
+func (e *keptError) Error() string {
+	return e.host + " failed, not retried while ECR has the image: " + e.err.Error()
+}
+func (e *keptError) Unwrap() error   { return e.err }
+func (e *keptError) Timeout() bool   { return false }
+func (e *keptError) Temporary() bool { return false }
+
+// maxManifest bounds the manifest bytes read; ECR itself takes 4 MiB.
+const maxManifest = 16 << 20
+
+// readManifest reads a manifest body whole, inside RoundTrip, so a dropped
+// connection or a stalled body is a RoundTrip error that the retry
+// transport above retries (go-containerregistry reads bodies after its
+// retries are done). The bytes must hash to the Docker-Content-Digest the
+// source sent with them; go-containerregistry checks reads by digest but
+// not by tag.
+func readManifest(req *http.Request, resp *http.Response) (*http.Response, error) {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxManifest+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest %s: %w", req.URL.Redacted(), err)
+	}
+	if len(b) > maxManifest {
+		return nil, fmt.Errorf("reading manifest %s: larger than %d MiB", req.URL.Redacted(), maxManifest>>20)
+	}
+	mt := resp.Header.Get("Content-Type")
+	if announced, err := v1.NewHash(resp.Header.Get("Docker-Content-Digest")); err == nil && !types.MediaType(mt).IsSchema1() {
+		if h, err := v1.Hasher(announced.Algorithm); err == nil {
+			h.Write(b)
+			if got := hex.EncodeToString(h.Sum(nil)); got != announced.Hex {
+				return nil, &DigestError{URL: req.URL.Host + req.URL.Path, Announced: announced.String(), Got: announced.Algorithm + ":" + got}
+			}
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	return resp, nil
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; zero means none.
@@ -276,6 +417,16 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // counted pull attempt against a used-up window.
 func retryable(allow429 bool) func(error) bool {
 	return func(err error) bool {
+		// A TimeoutError is a silent server, not the caller's deadline
+		// (net/http's timeouts also match context.DeadlineExceeded).
+		var kept *keptError
+		if errors.As(err, &kept) {
+			return false
+		}
+		var silent *TimeoutError
+		if errors.As(err, &silent) {
+			return true
+		}
 		if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return false
 		}
@@ -303,6 +454,14 @@ func retryable(allow429 bool) func(error) bool {
 // unreachable reports whether err means the source could not be reached
 // (429, 5xx, network), as opposed to answering "no such image" or "denied".
 func unreachable(err error) bool {
+	var silent *TimeoutError
+	var kept *keptError
+	if errors.As(err, &silent) || errors.As(err, &kept) {
+		return true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller gave up, the source did not
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		return te.StatusCode == http.StatusTooManyRequests || te.StatusCode >= 500
@@ -320,7 +479,7 @@ func (b *book) sourceError(host string, err error) error {
 		return err
 	}
 	b.mu.Lock()
-	ra := b.retryAfter[host]
+	l := b.last[host]
 	b.mu.Unlock()
-	return &RateLimitError{Registry: host, Quota: b.quota(host), RetryAfter: ra}
+	return &RateLimitError{Registry: host, PullLimit: l.pullLimit, Quota: b.quota(host), RetryAfter: l.retryAfter}
 }

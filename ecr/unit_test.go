@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -202,6 +203,10 @@ func TestRetryable(t *testing.T) {
 		{"reset", fmt.Errorf("read: %w", syscall.ECONNRESET), true, true, true},
 		{"refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true, true, true},
 		{"canceled", context.Canceled, false, false, false},
+		{"caller's deadline", context.DeadlineExceeded, false, false, false},
+		{"silent server", &TimeoutError{Host: "h", Limit: time.Second, While: "waiting", Err: context.DeadlineExceeded}, true, true, true},
+		{"source failed while ECR has the image", &keptError{host: "h", err: fmt.Errorf("read: %w", syscall.ECONNRESET)}, false, false, true},
+		{"manifest mismatch", &DigestError{URL: "h/x", Announced: "sha256:a", Got: "sha256:b"}, false, false, false},
 		{"digest mismatch", errors.New("error verifying sha256 checksum"), false, false, false},
 	} {
 		if got := retryable(false)(tc.err); got != tc.source {
@@ -223,11 +228,16 @@ func TestRateLimitErrorQuotesQuota(t *testing.T) {
 	h.Set("ratelimit-limit", "100;w=21600")
 	h.Set("ratelimit-remaining", "0;w=21600")
 	b.observe("index.docker.io", h)
-	b.retryAfter["index.docker.io"] = 30 * time.Second
+	b.last["index.docker.io"] = last429{retryAfter: 30 * time.Second, pullLimit: true}
 	err := b.sourceError("index.docker.io", &transport.Error{StatusCode: http.StatusTooManyRequests})
 	want := "index.docker.io: pull rate limit reached (TOOMANYREQUESTS), quota seen: 0 of 100 pulls left per 6h0m0s window, retry after 30s"
 	if !errors.Is(err, ErrRateLimited) || err.Error() != want {
 		t.Errorf("sourceError = %q, want %q (and errors.Is ErrRateLimited)", err, want)
+	}
+	b.last["index.docker.io"] = last429{retryAfter: time.Second}
+	err = b.sourceError("index.docker.io", &transport.Error{StatusCode: http.StatusTooManyRequests})
+	if want := "abuse limit"; !errors.Is(err, ErrRateLimited) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "TOOMANYREQUESTS") {
+		t.Errorf("sourceError for a bare 429 = %q, want %q and no TOOMANYREQUESTS", err, want)
 	}
 	if other := errors.New("x"); b.sourceError("index.docker.io", other) != other {
 		t.Errorf("sourceError changed a non-429 error")

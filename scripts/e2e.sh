@@ -25,6 +25,8 @@
 #   8  compose: one mirror --rewrite converts a Dockerfile and a compose file;
 #      docker-compose config resolves every image of every rewritten compose
 #      example to ECR; docker-compose pull and docker build send nothing upstream
+#   9  faults: 429 forever with a short Retry-After (image in ECR or not), a
+#      hanging source, a tampered manifest, a pull budget an index exceeds
 #
 # It prints a summary on stdout (figures per scenario, then "e2e: N passed,
 # N failed"), and ends only the processes it started. Run as root:
@@ -964,6 +966,86 @@ measure
 ((ECR_GET > 0)) || fail "8: docker-compose pull and docker build pulled nothing from ECR"
 log "8: docker-compose pull + docker build: $UP_REQ requests upstream, $ECR_REQ to ECR ($ECR_GET manifest GETs)"
 summary "8 compose pull + build" "$((${#pulls[@]} + 1))"
+# ---------------------------------------------------------------- 9: faults
+
+# fault_run NAME FAULT-QUERY ARGS...: sets a proxy fault, runs mirror, then
+# turns the fault off and refills the quota.
+fault_run() {
+	local name=$1 q=$2
+	shift 2
+	mark
+	curl -fs -X POST "$PROXY/_hubproxy/fault?$q" >/dev/null
+	run_mirror "$name" "$@"
+	measure
+	curl -fs -X POST "$PROXY/_hubproxy/fault?mode=normal" >/dev/null
+	curl -fs -X POST "$PROXY/_hubproxy/quota?limit=100&remaining=100" >/dev/null
+	log "9 ($name): exit $RC in ${SECS}s, $PX_GET manifest GETs at the proxy, $PX_PULLS pulls: $(grep -v '^[[:space:]]*$' "$LOGS/$name.err" | tail -n 1 | cut -c1-300)"
+}
+# within SECONDS LIMIT: SECONDS (a decimal) is at most LIMIT.
+within() { awk -v s="$1" -v l="$2" 'BEGIN { exit !(s <= l) }'; }
+
+begin "9a 429 forever (Retry-After: 1), image not in ECR"
+seed_up e2e/limited:1 >/dev/null || die "seeding e2e/limited:1 upstream failed"
+fault_run s9a "mode=429&retry_after=1" --image docker.io/e2e/limited:1
+((RC == 1)) || fail "9a: exit $RC, want 1"
+# Without --wait an image waits 30 s at most in all: 30 waits of 1 s.
+within "$SECS" 45 || fail "9a: the run took ${SECS}s, want the 30 s bound"
+((PX_GET <= 31)) || fail "9a: $PX_GET manifest GETs, want at most 31 (one, then one per 1 s wait)"
+grep -q 'TOOMANYREQUESTS' "$LOGS/s9a.err" || fail "9a: the error does not name the pull limit"
+[[ -z $(ecr_digest docker-hub/e2e/limited 1) ]] || fail "9a: docker-hub/e2e/limited:1 showed up in ECR"
+summary "9a 429 forever, not in ECR" 1
+
+begin "9b 429 forever (Retry-After: 1), ECR holds the tag"
+seed_up e2e/kept:1 >/dev/null || die "seeding e2e/kept:1 upstream failed"
+run_mirror s9b-seed --image docker.io/e2e/kept:1
+((RC == 0)) || die "9b: mirroring e2e/kept:1 failed: $(tail -n 1 "$LOGS/s9b-seed.err")"
+kept=$(ecr_digest docker-hub/e2e/kept 1)
+seed_up -generation 2 e2e/kept:1 >/dev/null || die "moving e2e/kept:1 upstream failed"
+fault_run s9b "mode=429&retry_after=1" --image docker.io/e2e/kept:1
+((RC == 0)) || fail "9b: exit $RC, want 0: ECR's copy is kept"
+within "$SECS" 10 || fail "9b: the run took ${SECS}s, want no wait at all"
+((PX_GET <= 1)) || fail "9b: $PX_GET manifest GETs, want at most 1"
+[[ $(report "$TMP/s9b.json" docker.io/e2e/kept:1 action) == keep ]] || fail "9b: action $(report "$TMP/s9b.json" docker.io/e2e/kept:1 action), want keep"
+grep -qi warn "$LOGS/s9b.err" || fail "9b: no warning"
+[[ $(ecr_digest docker-hub/e2e/kept 1) == "$kept" ]] || fail "9b: ECR's docker-hub/e2e/kept:1 changed"
+summary "9b 429 forever, in ECR" 1
+
+begin "9c hanging source (--timeout 2s)"
+seed_up e2e/hang:1 >/dev/null || die "seeding e2e/hang:1 upstream failed"
+fault_run s9c "mode=hang" --timeout 2s --image docker.io/e2e/hang:1
+((RC == 1)) || fail "9c: exit $RC, want 1"
+# Five attempts of at most 2 s each, with 0.5+1+2+4 s of backoff between.
+within "$SECS" 40 || fail "9c: the run took ${SECS}s, want it bounded by the timeout and the retries"
+grep -q 'stayed silent for the 2s timeout' "$LOGS/s9c.err" || fail "9c: the error does not name the timeout"
+grep -qF "${PROXY#http://}" "$LOGS/s9c.err" || fail "9c: the error does not name the host"
+summary "9c hanging source" 1
+
+begin "9d tampered manifest"
+seed_up e2e/tampered:1 >/dev/null || die "seeding e2e/tampered:1 upstream failed"
+fault_run s9d "mode=tamper" --image docker.io/e2e/tampered:1
+((RC == 1)) || fail "9d: exit $RC, want 1"
+grep -q 'does not match its announced digest' "$LOGS/s9d.err" || fail "9d: the error does not say the bytes do not match"
+[[ -z $(ecr_digest docker-hub/e2e/tampered 1) ]] || fail "9d: a tampered manifest was tagged in ECR"
+summary "9d tampered manifest" 1
+
+begin "9e pull budget: 2 left, an index needing 4"
+seed_up -platforms linux/amd64,linux/arm64,linux/s390x e2e/budget:1 >/dev/null || die "seeding e2e/budget:1 upstream failed"
+fault_run s9e "mode=normal" --image docker.io/e2e/budget:1 --dry-run
+grep -q 'at least 2 counted pull(s) needed (estimate' "$TMP/s9e.json" "$LOGS/s9e.err" ||
+	[[ $(jq -r .pulls_estimate "$TMP/s9e.json") == true ]] || fail "9e: the dry run does not mark its 2 pulls as an estimate"
+mark
+curl -fs -X POST "$PROXY/_hubproxy/quota?limit=100&remaining=2" >/dev/null
+run_mirror s9e "--image" docker.io/e2e/budget:1
+measure
+curl -fs -X POST "$PROXY/_hubproxy/quota?limit=100&remaining=100" >/dev/null
+log "9 (s9e): exit $RC in ${SECS}s, $PX_GET manifest GETs at the proxy: $(tail -n 1 "$LOGS/s9e.err" | cut -c1-300)"
+((RC == 1)) || fail "9e: exit $RC, want 1"
+((PX_GET == 1)) || fail "9e: $PX_GET manifest GETs, want only the index's"
+grep -q 'index GET' "$LOGS/s9e.err" || fail "9e: the error does not say the index GET was spent"
+"$TMP/bin/ecrrepos" >"$TMP/repos-9e.json" || fail "9e: listing repositories in moto failed"
+[[ $(jq -r '[.[] | select(.name == "docker-hub/e2e/budget")] | length' "$TMP/repos-9e.json") == 0 ]] ||
+	fail "9e: repository docker-hub/e2e/budget was created although the budget did not suffice"
+summary "9e budget stops early" 1
 
 # ---------------------------------------------------------------- summary
 

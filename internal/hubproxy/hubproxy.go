@@ -1,8 +1,13 @@
 package hubproxy
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -26,8 +31,29 @@ const (
 	// ServerError answers every /v2/ request, the ping included, with a 5xx:
 	// the registry looks down.
 	ServerError Mode = "5xx"
-	// Cut sends CutAfter bytes of a blob body and then drops the connection.
+	// Cut sends CutAfter bytes of a body (blobs by default) and then drops
+	// the connection.
 	Cut Mode = "cut"
+	// Hang accepts a request (manifests by default) and never answers,
+	// until the client gives up.
+	Hang Mode = "hang"
+	// Stall sends the headers and CutAfter bytes of a body (blobs by
+	// default), then sends nothing more until the client gives up.
+	Stall Mode = "stall"
+	// Tamper changes a manifest body on GET and keeps the upstream's
+	// Docker-Content-Digest, as a broken or hostile proxy would.
+	Tamper Mode = "tamper"
+	// WrongDigest answers manifest HEADs with a Docker-Content-Digest that
+	// is not the digest of what a GET returns.
+	WrongDigest Mode = "wrong-digest"
+	// Corrupt flips the first byte of a blob body, keeping its length.
+	Corrupt Mode = "corrupt"
+)
+
+// Kinds of request a fault can be aimed at with Fault.On.
+const (
+	OnManifests = "manifest"
+	OnBlobs     = "blob"
 )
 
 // Window is the Docker Hub rate-limit window in seconds, sent as w=21600.
@@ -44,8 +70,17 @@ type Fault struct {
 	RetryAfter int `json:"retry_after,omitempty"`
 	// Status, for ServerError, is the status sent; zero means 503.
 	Status int `json:"status,omitempty"`
-	// CutAfter, for Cut, is how many bytes of the blob body are sent.
+	// CutAfter, for Cut and Stall, is how many bytes of the body are sent.
 	CutAfter int64 `json:"cut_after,omitempty"`
+	// Bare, for TooManyRequests, sends a 429 with no body and no rate-limit
+	// headers, as Docker Hub's abuse limit does, instead of the pull limit's
+	// TOOMANYREQUESTS with a quota.
+	Bare bool `json:"bare,omitempty"`
+	// On aims Cut, Hang and Stall at "manifest" or "blob" requests instead
+	// of their default kind.
+	On string `json:"on,omitempty"`
+	// Method, when set, limits the fault to requests with this method.
+	Method string `json:"method,omitempty"`
 	// Times is how many faulty answers are given before the proxy returns
 	// to Normal by itself; zero keeps the fault until it is changed.
 	Times int `json:"times,omitempty"`
@@ -75,6 +110,9 @@ type Proxy struct {
 	blobGets, blobHeads, blobBytes        atomic.Int64
 	pulls, faults                         atomic.Int64
 
+	closed    chan struct{} // closed by Close: hung requests end
+	closeOnce sync.Once
+
 	mu        sync.Mutex
 	fault     Fault
 	faulted   int // faulty answers given under the current fault
@@ -94,7 +132,7 @@ func New(upstream string, limit int) (*Proxy, error) {
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("parsing upstream %q: want http(s)://host[:port]", upstream)
 	}
-	p := &Proxy{fault: Fault{Mode: Normal}, limit: limit, remaining: limit}
+	p := &Proxy{fault: Fault{Mode: Normal}, limit: limit, remaining: limit, closed: make(chan struct{})}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(u)
@@ -109,6 +147,20 @@ func New(upstream string, limit int) (*Proxy, error) {
 	}
 	return p, nil
 }
+
+// Close ends the requests held by Hang and Stall; call it before closing the
+// server, whose Close waits for them.
+func (p *Proxy) Close() { p.closeOnce.Do(func() { close(p.closed) }) }
+
+// hold blocks until the client goes away or the proxy is closed.
+func (p *Proxy) hold(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-p.closed:
+	}
+}
+
+type faultKey struct{}
 
 // SetFault switches the injected fault; Fault{Mode: Normal} turns it off.
 func (p *Proxy) SetFault(f Fault) {
@@ -207,6 +259,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.faults.Add(1)
 		switch f.Mode {
 		case TooManyRequests:
+			if f.Bare {
+				if f.RetryAfter > 0 {
+					w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+				}
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
 			p.tooMany(w, f.RetryAfter)
 			return
 		case ServerError:
@@ -221,6 +280,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case Cut:
 			p.rp.ServeHTTP(&cutWriter{ResponseWriter: w, left: f.CutAfter, bytes: &p.blobBytes}, r)
 			return
+		case Stall:
+			p.rp.ServeHTTP(&cutWriter{ResponseWriter: w, left: f.CutAfter, bytes: &p.blobBytes, hold: func() { p.hold(r) }}, r)
+			return
+		case Hang:
+			p.hold(r)
+			panic(http.ErrAbortHandler)
+		case Tamper, WrongDigest, Corrupt:
+			// modifyResponse changes the upstream's answer.
+			r = r.WithContext(context.WithValue(r.Context(), faultKey{}, f))
 		}
 	}
 	if k == manifest && r.Method == http.MethodGet && p.exhausted() {
@@ -240,14 +308,34 @@ func (p *Proxy) take(r *http.Request, k kind) (Fault, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f := p.fault
+	on := func(def kind) bool {
+		switch f.On {
+		case OnManifests:
+			return k == manifest
+		case OnBlobs:
+			return k == blob
+		}
+		return k == def
+	}
 	var applies bool
 	switch f.Mode {
 	case TooManyRequests:
 		applies = k == manifest && r.Method == http.MethodGet
 	case ServerError:
 		applies = strings.HasPrefix(r.URL.Path, "/v2/")
-	case Cut:
+	case Cut, Stall:
+		applies = on(blob) && r.Method == http.MethodGet
+	case Hang:
+		applies = on(manifest)
+	case Tamper:
+		applies = k == manifest && r.Method == http.MethodGet
+	case WrongDigest:
+		applies = k == manifest && r.Method == http.MethodHead
+	case Corrupt:
 		applies = k == blob && r.Method == http.MethodGet
+	}
+	if f.Method != "" && r.Method != f.Method {
+		applies = false
 	}
 	if !applies {
 		return f, false
@@ -287,6 +375,11 @@ func (p *Proxy) setLimitHeaders(h http.Header) {
 }
 
 func (p *Proxy) modifyResponse(resp *http.Response) error {
+	if f, ok := resp.Request.Context().Value(faultKey{}).(Fault); ok && resp.StatusCode == http.StatusOK {
+		if err := alter(resp, f); err != nil {
+			return err
+		}
+	}
 	if classify(resp.Request) != manifest {
 		return nil
 	}
@@ -302,6 +395,44 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	return nil
 }
 
+// alter applies Tamper, WrongDigest and Corrupt to an upstream answer.
+func alter(resp *http.Response, f Fault) error {
+	switch f.Mode {
+	case Tamper:
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		// Still valid JSON, but not the bytes the digest names.
+		b = append(bytes.TrimRight(b, "\n"), []byte(" \n")...)
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	case WrongDigest:
+		sum := sha256.Sum256([]byte("wrong " + resp.Header.Get("Docker-Content-Digest")))
+		resp.Header.Set("Docker-Content-Digest", "sha256:"+hex.EncodeToString(sum[:]))
+	case Corrupt:
+		resp.Body = &flipFirst{ReadCloser: resp.Body}
+	}
+	return nil
+}
+
+// flipFirst inverts the first byte read.
+type flipFirst struct {
+	io.ReadCloser
+	done bool
+}
+
+func (f *flipFirst) Read(b []byte) (int, error) {
+	n, err := f.ReadCloser.Read(b)
+	if n > 0 && !f.done {
+		b[0] ^= 0xff
+		f.done = true
+	}
+	return n, err
+}
+
 type countWriter struct {
 	http.ResponseWriter
 	bytes *atomic.Int64
@@ -315,10 +446,13 @@ func (c *countWriter) Write(b []byte) (int, error) {
 
 func (c *countWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
+// cutWriter passes left bytes, then drops the connection, or with hold
+// waits for it first: a stalled body.
 type cutWriter struct {
 	http.ResponseWriter
 	left  int64
 	bytes *atomic.Int64
+	hold  func()
 }
 
 func (c *cutWriter) Write(b []byte) (int, error) {
@@ -331,6 +465,9 @@ func (c *cutWriter) Write(b []byte) (int, error) {
 	n, _ := c.ResponseWriter.Write(b[:c.left])
 	c.bytes.Add(int64(n))
 	_ = http.NewResponseController(c.ResponseWriter).Flush()
+	if c.hold != nil {
+		c.hold()
+	}
 	// ErrAbortHandler makes the server drop the connection without logging,
 	// so the client sees a body shorter than its Content-Length.
 	panic(http.ErrAbortHandler)
@@ -352,11 +489,18 @@ func (p *Proxy) control(w http.ResponseWriter, r *http.Request) {
 	case "fault":
 		f := Fault{Mode: Mode(q.Get("mode"))}
 		switch f.Mode {
-		case "", Normal, TooManyRequests, ServerError, Cut:
+		case "", Normal, TooManyRequests, ServerError, Cut, Hang, Stall, Tamper, WrongDigest, Corrupt:
 		default:
-			http.Error(w, fmt.Sprintf("unknown mode %q (normal, 429, 5xx, cut)", f.Mode), http.StatusBadRequest)
+			http.Error(w, fmt.Sprintf("unknown mode %q (normal, 429, 5xx, cut, hang, stall, tamper, wrong-digest, corrupt)", f.Mode), http.StatusBadRequest)
 			return
 		}
+		switch f.On = q.Get("on"); f.On {
+		case "", OnManifests, OnBlobs:
+		default:
+			http.Error(w, fmt.Sprintf("unknown on %q (manifest, blob)", f.On), http.StatusBadRequest)
+			return
+		}
+		f.Method = strings.ToUpper(q.Get("method"))
 		var err error
 		for _, v := range []struct {
 			key string
@@ -368,6 +512,9 @@ func (p *Proxy) control(w http.ResponseWriter, r *http.Request) {
 		}
 		if s := q.Get("cut_after"); s != "" && err == nil {
 			f.CutAfter, err = strconv.ParseInt(s, 10, 64)
+		}
+		if s := q.Get("bare"); s != "" && err == nil {
+			f.Bare, err = strconv.ParseBool(s)
 		}
 		if err != nil {
 			http.Error(w, "parsing fault: "+err.Error(), http.StatusBadRequest)

@@ -1,6 +1,8 @@
 package hubproxy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -45,6 +48,7 @@ func setup(t *testing.T, limit int) (p *Proxy, base, manifestDigest, layerDigest
 	}
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
+	t.Cleanup(p.Close) // runs first: held requests end
 	return p, srv.URL, d.String(), ld.String(), layerSize
 }
 
@@ -176,6 +180,78 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestMoreFaults: the faults that hang, stall, alter answers or cut
+// manifests.
+func TestMoreFaults(t *testing.T) {
+	t.Parallel()
+	p, base, digest, layer, size := setup(t, 100)
+	m := base + "/v2/test/img/manifests/1"
+	short := &http.Client{Timeout: 300 * time.Millisecond}
+	get := func(method, url string) (*http.Response, []byte, error) {
+		req, _ := http.NewRequest(method, url, nil)
+		req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json")
+		resp, err := short.Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp, b, err
+	}
+
+	p.SetFault(Fault{Mode: Hang, Method: http.MethodHead})
+	if _, _, err := get(http.MethodHead, m); err == nil {
+		t.Errorf("HEAD under hang answered")
+	}
+	if resp, _, err := get(http.MethodGet, m); err != nil || resp.StatusCode != 200 {
+		t.Errorf("GET under a HEAD-only hang = %v, want 200", err)
+	}
+
+	p.SetFault(Fault{Mode: Stall, CutAfter: 100})
+	resp, b, err := get(http.MethodGet, base+"/v2/test/img/blobs/"+layer)
+	if err == nil || resp == nil || resp.StatusCode != 200 || len(b) != 100 {
+		t.Errorf("stalled blob: %d bytes, err %v; want headers, 100 bytes, then silence", len(b), err)
+	}
+
+	p.SetFault(Fault{Mode: Tamper})
+	resp, b, err = get(http.MethodGet, m)
+	if err != nil || resp.Header.Get("Docker-Content-Digest") != digest || sha(b) == digest {
+		t.Errorf("tampered GET = %v, digest header %q body %s; want the header kept and the body changed", err, resp.Header.Get("Docker-Content-Digest"), sha(b))
+	}
+
+	p.SetFault(Fault{Mode: WrongDigest})
+	resp, _, _ = get(http.MethodHead, m)
+	if got := resp.Header.Get("Docker-Content-Digest"); got == digest || !strings.HasPrefix(got, "sha256:") {
+		t.Errorf("HEAD under wrong-digest = %q, want another digest than %s", got, digest)
+	}
+	if resp, b, _ := get(http.MethodGet, m); sha(b) != digest || resp.Header.Get("Docker-Content-Digest") != digest {
+		t.Errorf("GET under wrong-digest changed")
+	}
+
+	p.SetFault(Fault{Mode: Corrupt, Times: 1})
+	_, b, _ = get(http.MethodGet, base+"/v2/test/img/blobs/"+layer)
+	_, b2, _ := get(http.MethodGet, base+"/v2/test/img/blobs/"+layer)
+	if int64(len(b)) != size || sha(b) == layer || sha(b2) != layer {
+		t.Errorf("corrupt once: first %s, second %s; want the first corrupt, the second %s", sha(b), sha(b2), layer)
+	}
+
+	p.SetFault(Fault{Mode: Cut, On: OnManifests, CutAfter: 10})
+	if _, b, err := get(http.MethodGet, m); !errors.Is(err, io.ErrUnexpectedEOF) || len(b) != 10 {
+		t.Errorf("cut manifest: %d bytes, %v; want 10 and %v", len(b), err, io.ErrUnexpectedEOF)
+	}
+
+	p.SetFault(Fault{Mode: TooManyRequests, Bare: true, RetryAfter: 2})
+	resp, b, _ = get(http.MethodGet, m)
+	if resp.StatusCode != 429 || len(b) != 0 || resp.Header.Get("Ratelimit-Limit") != "" || resp.Header.Get("Retry-After") != "2" {
+		t.Errorf("bare 429 = %d %q limit %q, want 429, no body, no quota, Retry-After 2", resp.StatusCode, b, resp.Header.Get("Ratelimit-Limit"))
+	}
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(s[:])
+}
+
 func TestEnforcedQuota(t *testing.T) {
 	t.Parallel()
 	p, base, _, _, _ := setup(t, 100)
@@ -215,6 +291,15 @@ func TestControlEndpoints(t *testing.T) {
 	}
 	if code, s := post("/_hubproxy/fault?mode=cut&cut_after=10"); code != 200 || s.Fault != (Fault{Mode: Cut, CutAfter: 10}) {
 		t.Errorf("POST fault cut = %d %+v", code, s.Fault)
+	}
+	if code, s := post("/_hubproxy/fault?mode=stall&on=manifest&method=get&cut_after=5"); code != 200 || s.Fault != (Fault{Mode: Stall, On: OnManifests, Method: http.MethodGet, CutAfter: 5}) {
+		t.Errorf("POST fault stall = %d %+v", code, s.Fault)
+	}
+	if code, s := post("/_hubproxy/fault?mode=429&bare=true"); code != 200 || s.Fault != (Fault{Mode: TooManyRequests, Bare: true}) {
+		t.Errorf("POST fault bare 429 = %d %+v", code, s.Fault)
+	}
+	if code, _ := post("/_hubproxy/fault?mode=cut&on=everything"); code != http.StatusBadRequest {
+		t.Errorf("POST fault?on=everything = %d, want 400", code)
 	}
 	if code, _ := post("/_hubproxy/fault?mode=boom"); code != http.StatusBadRequest {
 		t.Errorf("POST fault?mode=boom = %d, want 400", code)
