@@ -323,6 +323,9 @@ func parseConfig(name, dir string, data []byte) (*fileConfig, error) {
 	} else if !errors.Is(err, io.EOF) {
 		return nil, &configError{File: name, Err: errors.New(strings.TrimPrefix(err.Error(), "yaml: "))}
 	}
+	if err := d.noAliases(&doc); err != nil {
+		return nil, err
+	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
@@ -709,11 +712,12 @@ func checkRepositoryTag(k, v string) error {
 // looks like one, anywhere in the file. Messages name the field, never the
 // value.
 func (d *decoder) credentials(n *yaml.Node, at string) error {
-	n = resolve(n)
+	// An alias names a node scanned where it is defined; following it
+	// would make nested aliases cost exponential time.
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := resolve(n.Content[i]), n.Content[i+1]
+			k, v := n.Content[i], n.Content[i+1]
 			name := k.Value
 			if at != "" {
 				name = at + "." + k.Value
