@@ -2,11 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -96,6 +96,7 @@ func rewriteCommand() *cli.Command {
 			&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "rewrite files in place", EnvVars: envVar("write")},
 			&cli.BoolFlag{Name: "diff", Usage: "print a unified diff", EnvVars: envVar("diff")},
 			&cli.BoolFlag{Name: "check", Usage: "list files that would change; exit 3 if any", EnvVars: envVar("check")},
+			&cli.BoolFlag{Name: "force", Usage: "with --write, write read-only files too", EnvVars: envVar("force")},
 		}, namingFlags()...),
 		OnUsageError: onUsageError,
 		Before:       shortLived,
@@ -130,10 +131,10 @@ func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
 			}
 		case write && name != stdinName:
 			if res.Changed {
-				if err := rewrite.WriteFile(name, res.Output); err != nil {
-					return &rewrite.Error{File: name, Err: err}
+				if err := rewrite.WriteFile(name, res.Output, rewrite.WithForce(c.Bool("force"))); err != nil {
+					return err
 				}
-				fmt.Fprintf(c.App.ErrWriter, "rewrote %s\n", name)
+				fmt.Fprintf(c.App.ErrWriter, "rewrote %s%s\n", name, linkNote(name))
 			}
 		default:
 			_, err := c.App.Writer.Write(res.Output)
@@ -257,21 +258,26 @@ func eachDockerfile(c *cli.Context, files []string, opts rewrite.Options, fn fun
 }
 
 func readDockerfile(c *cli.Context, name string) ([]byte, error) {
-	var data []byte
-	var err error
-	if name == stdinName {
-		data, err = io.ReadAll(c.App.Reader)
-	} else {
-		data, err = os.ReadFile(name)
+	if name != stdinName {
+		return rewrite.ReadFile(name)
 	}
+	data, err := rewrite.ReadAll(c.App.Reader)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
 		return nil, &rewrite.Error{File: name, Err: err}
 	}
 	return data, nil
+}
+
+// linkNote says which file a symbolic link led the rewrite to.
+func linkNote(name string) string {
+	if fi, err := os.Lstat(name); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return ""
+	}
+	target, err := filepath.EvalSymlinks(name)
+	if err != nil {
+		return ""
+	}
+	return " (a symbolic link to " + target + ")"
 }
 
 // oneLine keeps an error message on a single line.

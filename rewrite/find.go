@@ -131,7 +131,7 @@ func (f *file) parseError(err error) error {
 	if i := strings.Index(msg, ": "); strings.HasPrefix(msg, "dockerfile parse error on line ") && i > 0 {
 		msg = msg[i+2:]
 	}
-	return &Error{File: f.name, Line: line, Err: errors.New(msg)}
+	return &Error{File: f.name, Line: line, Err: errors.New(excerpt(msg))}
 }
 
 func (f *file) errorf(line int, format string, args ...any) error {
