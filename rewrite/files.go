@@ -127,7 +127,6 @@ func dropLinkedTwice(files []string) []string {
 	return keep
 }
 
-
 // MaxSize is the largest Dockerfile ReadFile reads: far above any real one,
 // small enough that a stray large file costs a clear error, not the
 // machine's memory.
