@@ -39,6 +39,7 @@ type file struct {
 	lex    *shell.Lex
 	nodes  map[int]*parser.Node // top-level instructions by start line
 	stages []instructions.Stage
+	named  map[string]int // the first stage of each name
 	env    *env
 	args   map[string]*metaArg // meta ARGs by name, last declaration wins
 	// firstLine is the line of the first instruction, where the ARG block
@@ -302,7 +303,7 @@ func (f *file) stage(i int) error {
 	switch {
 	case lower == "scratch":
 		r.Status = StatusScratch
-	case slices.ContainsFunc(f.stages[:i], func(s instructions.Stage) bool { return s.Name != "" && s.Name == lower }):
+	case lower != "" && f.stageNamed(lower) >= 0 && f.stageNamed(lower) < i:
 		r.Status = StatusStage
 	default:
 		r.arg = wholeVar(st.BaseName)
@@ -390,7 +391,7 @@ func (f *file) from(i, line int, kind Kind, value string, mount int, onbuild boo
 		}
 	} else if lower == "scratch" {
 		r.Status = StatusScratch
-	} else if stage = slices.IndexFunc(f.stages, func(s instructions.Stage) bool { return s.Name == lower }); stage < 0 {
+	} else if stage = f.stageNamed(lower); stage < 0 {
 		if err := f.image(&r, value, nil); err != nil {
 			return err
 		}
