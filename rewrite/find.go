@@ -201,7 +201,11 @@ func (f *file) expand(word string) (string, map[string]struct{}, error) {
 	if !strings.ContainsRune(word, '$') && !strings.ContainsAny(word, "\"'"+string(rune(f.escape))) {
 		return word, nil, nil // nothing to expand: the lexer would return it as is
 	}
-	res, err := f.lex.ProcessWordWithMatches(word, f.env)
+	env := &boundedEnv{env: f.env, budget: maxExpansion}
+	res, err := f.lex.ProcessWordWithMatches(word, env)
+	if err == nil && env.budget < 0 {
+		err = errExpansion
+	}
 	if err != nil {
 		return "", nil, err
 	}
