@@ -83,7 +83,8 @@ func rewriteCommand() *cli.Command {
 		Usage:     "rewrite Dockerfiles to pull their images from ECR",
 		ArgsUsage: "[PATH...]",
 		Description: `With one file, the result goes to stdout. --write changes files in place
-	(atomically, keeping their mode), --diff prints a unified diff, and --check
+	(atomically, keeping mode, owner and group; read-only files need --force,
+	hard-linked ones are refused), --diff prints a unified diff, and --check
 	lists the files that would change and exits 3: the pre-commit hook.
 	--check never reads AWS configuration or touches the network.
 
