@@ -258,7 +258,7 @@ func readConfig(explicit, wd string) (*fileConfig, error) {
 			shown = found
 		}
 	}
-	f, err := os.Open(file)
+	f, err := rewrite.OpenRegular(file)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {

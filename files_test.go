@@ -152,3 +152,40 @@ func TestRewriteHardLink(t *testing.T) {
 		t.Errorf("rewrite -w (2 links) = %d, stderr %q, nlink %d; want %d, %q, 2 links", code, errOut, st.Nlink, exitError, want)
 	}
 }
+
+// TestConfigFIFO: a FIFO named .ecrbase.yaml is an error, never waited on.
+func TestConfigFIFO(t *testing.T) {
+	isolate(t)
+	newRepo(t, map[string]string{"Dockerfile": plain})
+	if err := syscall.Mkfifo(".ecrbase.yaml", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		code, _, errOut := ecrbase(t, "", "rewrite", "--check", "Dockerfile")
+		want := "ecrbase: reading configuration .ecrbase.yaml: a named pipe (FIFO), not a regular file\n"
+		if code != exitError || errOut != want {
+			t.Errorf("rewrite --check = %d, stderr %q; want %d, %q", code, errOut, exitError, want)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("still waiting on a FIFO .ecrbase.yaml after 30s")
+	}
+}
+
+// TestRewriteNamedDirectoryLink: a directory named through a link is
+// walked.
+func TestRewriteNamedDirectoryLink(t *testing.T) {
+	isolate(t)
+	newRepo(t, map[string]string{"services/api/Dockerfile": plain})
+	if err := os.Symlink("services", "svc"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := ecrbase(t, "", "rewrite", "--check", "svc")
+	if code != exitChanges || out != "svc/api/Dockerfile\n" {
+		t.Errorf("rewrite --check svc = %d, stdout %q, stderr %q; want %d, svc/api/Dockerfile", code, out, errOut, exitChanges)
+	}
+}

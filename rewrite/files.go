@@ -48,12 +48,18 @@ func Discover(paths []string) ([]string, error) {
 			out = append(out, p)
 			continue
 		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		root := p
+		if li, err := os.Lstat(p); err == nil && li.Mode()&fs.ModeSymlink != 0 {
+			// A named link to a directory is walked; the files found are
+			// still read only inside their tree.
+			root = p + string(filepath.Separator)
+		}
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
 			if d.IsDir() {
-				if path != p && skipDirs[d.Name()] {
+				if path != root && skipDirs[d.Name()] {
 					return filepath.SkipDir
 				}
 				return nil
@@ -301,6 +307,29 @@ func readFile(path string) ([]byte, error) {
 			data = slices.Grow(data, min(len(data), MaxSize+1-len(data)))
 		}
 	}
+}
+
+// OpenRegular opens a file for reading if it is a regular file, without
+// waiting on a FIFO or opening a device; others get ErrNotRegular.
+func OpenRegular(name string) (*os.File, error) {
+	if info, err := os.Stat(name); err != nil {
+		return nil, err
+	} else if err := regular(info); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(name, os.O_RDONLY|openNonblock, 0)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err == nil {
+		err = regular(info)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // ReadAll reads a Dockerfile from r (standard input), up to MaxSize.
