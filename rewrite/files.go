@@ -227,12 +227,15 @@ func locate(path string) (located, error) {
 	}
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
+		if li, lerr := os.Lstat(path); lerr == nil && li.Mode()&fs.ModeSymlink != 0 && errors.Is(err, fs.ErrNotExist) {
+			return located{}, errors.New("symbolic link to a file that does not exist")
+		}
 		return located{}, err
 	}
 	if real, err = filepath.Abs(real); err != nil {
 		return located{}, err
 	}
-	if !within(tree, real) || real == tree {
+	if !within(tree, real) {
 		return located{}, fmt.Errorf("%w: it leads to %s, outside %s", ErrOutsideTree, real, tree)
 	}
 	rel, err := filepath.Rel(tree, real)

@@ -420,3 +420,18 @@ func TestParseErrorExcerpt(t *testing.T) {
 		t.Errorf("File(long line) = %v, want a short message", err)
 	}
 }
+
+func TestReadFileBrokenLink(t *testing.T) {
+	dir := repo(t, nil)
+	symlink(t, "missing", filepath.Join(dir, "Dockerfile"))
+	symlink(t, ".", filepath.Join(dir, "Dockerfile.dir"))
+	for name, want := range map[string]string{
+		"Dockerfile":     "symbolic link to a file that does not exist",
+		"Dockerfile.dir": "a directory, not a regular file",
+	} {
+		p := filepath.Join(dir, name)
+		if _, err := ReadFile(p); err == nil || err.Error() != p+": "+want {
+			t.Errorf("ReadFile(%s) = %v, want %q", name, err, want)
+		}
+	}
+}
