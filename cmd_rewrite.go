@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/semaphore"
 
 	"ecrbase/rewrite"
 )
@@ -216,6 +218,7 @@ func eachDockerfile(c *cli.Context, files []string, opts rewrite.Options, fn fun
 		jobs[i].done = make(chan struct{})
 	}
 	workers := runtime.GOMAXPROCS(0)
+	analysing := semaphore.NewWeighted(rewrite.MaxSize)
 	// Workers stay at most a few files ahead of the output, so memory does
 	// not grow with the size of the tree.
 	ahead := make(chan struct{}, 4*workers)
@@ -230,7 +233,12 @@ func eachDockerfile(c *cli.Context, files []string, opts rewrite.Options, fn fun
 				}
 				j := &jobs[i]
 				if j.data, j.err = readDockerfile(c, files[i]); j.err == nil {
+					// Analysing a file holds many times its size (BuildKit's
+					// parse of it), so large files take turns.
+					w := int64(len(j.data))
+					analysing.Acquire(context.Background(), w)
 					j.res, j.err = rewrite.File(files[i], j.data, opts)
+					analysing.Release(w)
 				}
 				close(j.done)
 			}
