@@ -189,3 +189,23 @@ func TestRewriteNamedDirectoryLink(t *testing.T) {
 		t.Errorf("rewrite --check svc = %d, stdout %q, stderr %q; want %d, svc/api/Dockerfile", code, out, errOut, exitChanges)
 	}
 }
+
+// TestErrorsQuoteExcerpts: errors and warnings on absurdly long words quote
+// a bounded excerpt.
+func TestErrorsQuoteExcerpts(t *testing.T) {
+	isolate(t)
+	long := strings.Repeat("a", 5000)
+	newRepo(t, map[string]string{
+		"Dockerfile":      "FROM " + long + "\n",
+		"Dockerfile.warn": "FROM ${" + strings.ToUpper(long) + "}\n",
+	})
+	_, _, errOut := ecrbase(t, "", "rewrite", "--check", ".")
+	for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		if len(line) > 1000 || strings.Contains(line, long[:201]) {
+			t.Errorf("message of %d bytes: %.300s", len(line), line)
+		}
+	}
+	if !strings.Contains(errOut, "Dockerfile:1: invalid image reference \"aaaa") || !strings.Contains(errOut, "Dockerfile.warn:1: warning: cannot resolve") {
+		t.Errorf("stderr = %.500s", errOut)
+	}
+}
