@@ -134,7 +134,7 @@ func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
 			}
 		case write && name != stdinName:
 			if res.Changed {
-				if err := rewrite.WriteFile(name, res.Output, rewrite.WithForce(c.Bool("force"))); err != nil {
+				if err := rewrite.WriteFile(name, res.Output, rewrite.WithForce(c.Bool("force")), rewrite.WithOriginal(data)); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.App.ErrWriter, "rewrote %s%s\n", name, linkNote(name))

@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -378,7 +379,8 @@ func regular(info fs.FileInfo) error {
 type WriteOption func(*writeOptions)
 
 type writeOptions struct {
-	force bool
+	force    bool
+	original []byte
 }
 
 // WithForce writes read-only files too.
@@ -386,10 +388,21 @@ func WithForce(force bool) WriteOption {
 	return func(o *writeOptions) { o.force = force }
 }
 
+// WithOriginal gives the bytes the new text was made from: if the file no
+// longer holds them (an editor saved it meanwhile), nothing is written.
+func WithOriginal(data []byte) WriteOption {
+	return func(o *writeOptions) { o.original = data }
+}
+
+// ErrChanged: the file changed between reading and writing.
+var ErrChanged = errors.New("changed since it was read: not written, run again")
+
 // WriteFile replaces a Dockerfile with data the way a careful editor does:
 //   - atomically: the bytes go to a temporary file beside it, synced, then
 //     renamed over it, so a reader sees the old file or the new one and a
 //     failure or a kill leaves the old one untouched;
+//   - with WithOriginal, not over a newer edit: the file is read again
+//     just before the rename and must still hold the original bytes;
 //   - a symbolic link stays a link: the file it leads to is written, and
 //     only if it lies in the link's Tree;
 //   - the mode (with setuid, setgid and sticky bits), owner and group are
@@ -473,6 +486,16 @@ func writeFile(path string, data []byte, o writeOptions) (err error) {
 	}
 	if testHookBeforeRename != nil {
 		testHookBeforeRename(filepath.Join(loc.tree, tmpRel))
+	}
+	if o.original != nil {
+		var now []byte
+		if now, err = readFile(filepath.Join(loc.tree, loc.rel)); err != nil {
+			return err
+		}
+		if !bytes.Equal(now, o.original) {
+			err = ErrChanged
+			return err
+		}
 	}
 	if err = root.Rename(tmpRel, loc.rel); err != nil {
 		return err

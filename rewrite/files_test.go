@@ -435,3 +435,23 @@ func TestReadFileBrokenLink(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteChanged: a file saved by someone else between reading and
+// writing is left with their text.
+func TestWriteChanged(t *testing.T) {
+	dir := repo(t, map[string]string{"Dockerfile": "FROM python:3.7\n"})
+	p := filepath.Join(dir, "Dockerfile")
+	if err := os.WriteFile(p, []byte("FROM python:3.8\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFile(p, []byte("FROM x\n"), WithOriginal([]byte("FROM python:3.7\n")))
+	if !errors.Is(err, ErrChanged) || readString(t, p) != "FROM python:3.8\n" {
+		t.Errorf("WriteFile(changed) = %v, file %q; want ErrChanged and the new text kept", err, readString(t, p))
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("%d entries left in the directory, want .git and Dockerfile", len(entries))
+	}
+	if err := WriteFile(p, []byte("FROM x\n"), WithOriginal([]byte("FROM python:3.8\n"))); err != nil || readString(t, p) != "FROM x\n" {
+		t.Errorf("WriteFile(unchanged) = %v", err)
+	}
+}
