@@ -456,17 +456,16 @@ func writeFile(path string, data []byte, o writeOptions) (err error) {
 	}
 	dir, base := filepath.Dir(loc.rel), filepath.Base(loc.rel)
 	removeStale(root, dir)
-	tmp, tmpRel, err := createTemp(root, dir, base)
+	tmp, tmpRel, err := createTemp(root, loc.tree, dir, base)
 	if err != nil {
 		return err
 	}
-	cleanup := track(filepath.Join(loc.tree, tmpRel))
 	defer func() {
 		if err != nil {
 			tmp.Close()
 			root.Remove(tmpRel)
 		}
-		cleanup()
+		untrack(filepath.Join(loc.tree, tmpRel))
 	}()
 	if _, err = tmp.Write(data); err != nil {
 		return err
@@ -514,12 +513,27 @@ var testHookBeforeRename func(tmp string)
 
 const tempPrefix = ".ecrbase-"
 
-func createTemp(root *os.Root, dir, base string) (*os.File, string, error) {
+// createTemp creates a temporary file beside base and registers it for
+// removal on SIGINT or SIGTERM, in one step, so that no signal can leave
+// one behind.
+func createTemp(root *os.Root, tree, dir, base string) (*os.File, string, error) {
+	onSignal(removeTemps)
+	temps.Lock()
+	defer temps.Unlock()
+	if temps.interrupted {
+		return nil, "", ErrInterrupted
+	}
 	for range 100 {
 		name := filepath.Join(dir, fmt.Sprintf("%s%d-%s-%08x.tmp", tempPrefix, os.Getpid(), base, rand.Uint32()))
 		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, fs.ErrExist) {
 			continue
+		}
+		if err == nil {
+			if temps.m == nil {
+				temps.m = map[string]bool{}
+			}
+			temps.m[filepath.Join(tree, name)] = true
 		}
 		return f, name, err
 	}
@@ -548,32 +562,28 @@ func removeStale(root *os.Root, dir string) {
 }
 
 // temps are the temporary files being written, removed if the process is
-// interrupted.
+// interrupted; once it is, no write starts.
 var temps struct {
 	sync.Mutex
-	m map[string]bool
+	m           map[string]bool
+	interrupted bool
 }
 
-// track registers a temporary file for removal on SIGINT or SIGTERM while
-// it exists; the returned function ends that.
-func track(name string) func() {
+// ErrInterrupted: SIGINT or SIGTERM arrived; no write starts after it.
+var ErrInterrupted = errors.New("interrupted: not written")
+
+// removeTemps runs on SIGINT or SIGTERM.
+func removeTemps() {
 	temps.Lock()
-	if temps.m == nil {
-		temps.m = map[string]bool{}
+	defer temps.Unlock()
+	temps.interrupted = true
+	for n := range temps.m {
+		os.Remove(n)
 	}
-	temps.m[name] = true
+}
+
+func untrack(name string) {
+	temps.Lock()
+	delete(temps.m, name)
 	temps.Unlock()
-	stop := onInterrupt(func() {
-		temps.Lock()
-		defer temps.Unlock()
-		for n := range temps.m {
-			os.Remove(n)
-		}
-	})
-	return func() {
-		stop()
-		temps.Lock()
-		delete(temps.m, name)
-		temps.Unlock()
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
@@ -48,26 +49,31 @@ func processExists(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// onInterrupt runs fn if SIGINT or SIGTERM arrives before stop is called,
-// then delivers the signal again, so that the process ends as it would
-// have (a program that handles the signal itself still gets it).
-func onInterrupt(fn func()) (stop func()) {
-	ch := make(chan os.Signal, 1)
-	done := make(chan struct{})
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		select {
-		case sig := <-ch:
+var watching sync.Once
+
+// onSignal makes the first SIGINT or SIGTERM run fn (the first fn given)
+// and then be delivered again, so that the process ends as it would have;
+// a program that handles the signal itself gets it too.
+func onSignal(fn func()) {
+	watching.Do(func() {
+		// A signal the process was started ignoring (a background job's
+		// SIGINT) stays ignored.
+		var sigs []os.Signal
+		for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			if !signal.Ignored(sig) {
+				sigs = append(sigs, sig)
+			}
+		}
+		if len(sigs) == 0 {
+			return
+		}
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, sigs...)
+		go func() {
+			sig := <-ch
 			fn()
 			signal.Stop(ch)
-			if p, err := os.FindProcess(os.Getpid()); err == nil {
-				p.Signal(sig)
-			}
-		case <-done:
-		}
-	}()
-	return func() {
-		signal.Stop(ch)
-		close(done)
-	}
+			syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+		}()
+	})
 }
