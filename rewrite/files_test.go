@@ -455,3 +455,28 @@ func TestWriteChanged(t *testing.T) {
 		t.Errorf("WriteFile(unchanged) = %v", err)
 	}
 }
+
+// TestTempNames: the temporary file of every name Discover collects is one
+// it never collects.
+func TestTempNames(t *testing.T) {
+	dir := repo(t, nil)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for _, base := range []string{"Dockerfile", "Dockerfile.prod", "api.Dockerfile", "web.dockerfile", "Containerfile", "Containerfile.arm64"} {
+		f, name, err := createTemp(root, dir, ".", base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		untrack(filepath.Join(dir, name))
+		if IsDockerfile(filepath.Base(name)) || !strings.HasPrefix(name, ".ecrbase-") || !strings.HasSuffix(name, ".tmp") {
+			t.Errorf("temporary file for %s is %s, which discovery would collect", base, name)
+		}
+	}
+	if found, _ := Discover([]string{dir}); len(found) != 0 {
+		t.Errorf("Discover = %q, want no temporary file", found)
+	}
+}
