@@ -70,9 +70,9 @@ type configError struct {
 
 func (e *configError) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, oneLine(e.Err))
 	}
-	return fmt.Sprintf("%s: %v", e.File, e.Err)
+	return fmt.Sprintf("%s: %s", e.File, oneLine(e.Err))
 }
 
 func (e *configError) Unwrap() error { return e.Err }

@@ -81,3 +81,12 @@ func TestAliasBombCheck(t *testing.T) {
 		t.Errorf("rewrite --check = %d, stdout %q, stderr %q; want %d, %q", code, out, errOut, exitError, want)
 	}
 }
+
+// TestConfigErrorExcerpt: a configuration error quotes at most an excerpt
+// of a huge value.
+func TestConfigErrorExcerpt(t *testing.T) {
+	_, err := parseConfig(".ecrbase.yaml", "/repo", []byte("version: 1\nregion: "+strings.Repeat("a", 1<<19)+"\n"))
+	if err == nil || len(err.Error()) > 400 || !strings.HasPrefix(err.Error(), `.ecrbase.yaml:2: region: "aaaa`) {
+		t.Errorf("parseConfig(huge region) = %.400v (%d bytes)", err, len(fmt.Sprint(err)))
+	}
+}
