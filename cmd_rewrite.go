@@ -1,12 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/semaphore"
 
 	"ecrbase/rewrite"
 )
@@ -83,7 +85,8 @@ func rewriteCommand() *cli.Command {
 		Usage:     "rewrite Dockerfiles to pull their images from ECR",
 		ArgsUsage: "[PATH...]",
 		Description: `With one file, the result goes to stdout. --write changes files in place
-	(atomically, keeping their mode), --diff prints a unified diff, and --check
+	(atomically, keeping mode, owner and group; read-only files need --force,
+	hard-linked ones are refused), --diff prints a unified diff, and --check
 	lists the files that would change and exits 3: the pre-commit hook.
 	--check never reads AWS configuration or touches the network.
 
@@ -96,6 +99,7 @@ func rewriteCommand() *cli.Command {
 			&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "rewrite files in place", EnvVars: envVar("write")},
 			&cli.BoolFlag{Name: "diff", Usage: "print a unified diff", EnvVars: envVar("diff")},
 			&cli.BoolFlag{Name: "check", Usage: "list files that would change; exit 3 if any", EnvVars: envVar("check")},
+			&cli.BoolFlag{Name: "force", Usage: "with --write, write read-only files too", EnvVars: envVar("force")},
 		}, namingFlags()...),
 		OnUsageError: onUsageError,
 		Before:       shortLived,
@@ -130,10 +134,10 @@ func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
 			}
 		case write && name != stdinName:
 			if res.Changed {
-				if err := rewrite.WriteFile(name, res.Output); err != nil {
-					return &rewrite.Error{File: name, Err: err}
+				if err := rewrite.WriteFile(name, res.Output, rewrite.WithForce(c.Bool("force")), rewrite.WithOriginal(data)); err != nil {
+					return err
 				}
-				fmt.Fprintf(c.App.ErrWriter, "rewrote %s\n", name)
+				fmt.Fprintf(c.App.ErrWriter, "rewrote %s%s\n", name, linkNote(name))
 			}
 		default:
 			_, err := c.App.Writer.Write(res.Output)
@@ -217,6 +221,7 @@ func eachDockerfile(c *cli.Context, files []string, opts rewrite.Options, fn fun
 		jobs[i].done = make(chan struct{})
 	}
 	workers := runtime.GOMAXPROCS(0)
+	analysing := semaphore.NewWeighted(rewrite.MaxSize)
 	// Workers stay at most a few files ahead of the output, so memory does
 	// not grow with the size of the tree.
 	ahead := make(chan struct{}, 4*workers)
@@ -234,7 +239,12 @@ func eachDockerfile(c *cli.Context, files []string, opts rewrite.Options, fn fun
 					cj := plan.results[files[i]]
 					j.data, j.res, j.err = cj.data, cj.res, cj.err
 				} else if j.data, j.err = readDockerfile(c, files[i]); j.err == nil {
+					// Analysing a file holds many times its size (BuildKit's
+					// parse of it), so large files take turns.
+					w := int64(len(j.data))
+					analysing.Acquire(context.Background(), w)
 					j.res, j.err = rewrite.File(files[i], j.data, plan.options(files[i], opts))
+					analysing.Release(w)
 				}
 				close(j.done)
 			}
@@ -263,27 +273,43 @@ func eachDockerfile(c *cli.Context, files []string, opts rewrite.Options, fn fun
 }
 
 func readDockerfile(c *cli.Context, name string) ([]byte, error) {
-	var data []byte
-	var err error
-	if name == stdinName {
-		data, err = io.ReadAll(c.App.Reader)
-	} else {
-		data, err = os.ReadFile(name)
+	if name != stdinName {
+		return rewrite.ReadFile(name)
 	}
+	data, err := rewrite.ReadAll(c.App.Reader)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
 		return nil, &rewrite.Error{File: name, Err: err}
 	}
 	return data, nil
 }
 
-// oneLine keeps an error message on a single line.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
+// linkNote says which file a symbolic link led the rewrite to.
+func linkNote(name string) string {
+	if fi, err := os.Lstat(name); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return ""
+	}
+	target, err := filepath.EvalSymlinks(name)
+	if err != nil {
+		return ""
+	}
+	return " (a symbolic link to " + target + ")"
 }
+
+// oneLine keeps an error message on a single line, and cuts any word in it
+// longer than maxWord: a message locates a problem, it does not reprint a
+// 5,000-character line.
+func oneLine(err error) string {
+	words := strings.Fields(err.Error())
+	for i, w := range words {
+		if r := []rune(w); len(r) > maxWord {
+			words[i] = string(r[:maxWord]) + "..."
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// maxWord is longer than any real image reference with its digest.
+const maxWord = 200
 
 func printWarnings(w io.Writer, warnings []*rewrite.Error) {
 	for _, e := range warnings {

@@ -70,9 +70,9 @@ type configError struct {
 
 func (e *configError) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, oneLine(e.Err))
 	}
-	return fmt.Sprintf("%s: %v", e.File, e.Err)
+	return fmt.Sprintf("%s: %s", e.File, oneLine(e.Err))
 }
 
 func (e *configError) Unwrap() error { return e.Err }
@@ -258,7 +258,7 @@ func readConfig(explicit, wd string) (*fileConfig, error) {
 			shown = found
 		}
 	}
-	f, err := os.Open(file)
+	f, err := rewrite.OpenRegular(file)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -322,6 +322,9 @@ func parseConfig(name, dir string, data []byte) (*fileConfig, error) {
 		return nil, &configError{File: name, Line: extra.Line, Err: errors.New("a second YAML document: the file holds one")}
 	} else if !errors.Is(err, io.EOF) {
 		return nil, &configError{File: name, Err: errors.New(strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	if err := d.noAliases(&doc); err != nil {
+		return nil, err
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -709,11 +712,12 @@ func checkRepositoryTag(k, v string) error {
 // looks like one, anywhere in the file. Messages name the field, never the
 // value.
 func (d *decoder) credentials(n *yaml.Node, at string) error {
-	n = resolve(n)
+	// An alias names a node scanned where it is defined; following it
+	// would make nested aliases cost exponential time.
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := resolve(n.Content[i]), n.Content[i+1]
+			k, v := n.Content[i], n.Content[i+1]
 			name := k.Value
 			if at != "" {
 				name = at + "." + k.Value

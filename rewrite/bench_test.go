@@ -3,9 +3,13 @@ package rewrite
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
@@ -74,5 +78,87 @@ func TestMultiStageFixture(t *testing.T) {
 	}
 	if !res.Changed || len(res.Refs) < 40 {
 		t.Fatalf("fixture rewrite: changed=%v refs=%d", res.Changed, len(res.Refs))
+	}
+}
+
+// largeInputs are valid Dockerfiles of about mib MiB: "stages" is dense
+// with references (a FROM, a COPY --from and a continuation every four
+// lines), "script" has a few stages with long RUN scripts, as generated
+// files do.
+func largeInputs(mib int) map[string][]byte {
+	var stages, script bytes.Buffer
+	for i := 0; stages.Len() < mib<<20; i++ {
+		fmt.Fprintf(&stages, "FROM python:3.%d AS s%d\nRUN pip install flask==%d.0 \\\n    && echo done\n", i%13, i, i)
+		if i > 0 {
+			fmt.Fprintf(&stages, "COPY --from=s%d /a /b\n", i-1)
+		}
+	}
+	for i := 0; script.Len() < mib<<20; i++ {
+		if i%2000 == 0 {
+			fmt.Fprintf(&script, "FROM golang:1.%d AS b%d\nRUN set -e; \\\n", 20+i%5, i)
+		}
+		fmt.Fprintf(&script, "    echo step %d of the generated build script >> /log; \\\n", i)
+		if i%2000 == 1999 {
+			script.WriteString("    true\n")
+		}
+	}
+	script.WriteString("    true\n")
+	return map[string][]byte{"stages": stages.Bytes(), "script": script.Bytes()}
+}
+
+// BenchmarkLargeFile reads and rewrites valid Dockerfiles of a few MiB and
+// reports memory per input byte: alloc is everything allocated, peak the
+// most held at once. BenchmarkLargeParse is the floor: BuildKit's own
+// parsers, which hold a node per line and a command per instruction.
+func BenchmarkLargeFile(b *testing.B) {
+	benchLarge(b, func(b *testing.B, path string) {
+		in, err := ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := File("Dockerfile", in, Options{Region: "us-east-1"}); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+func BenchmarkLargeParse(b *testing.B) {
+	benchLarge(b, func(b *testing.B, path string) {
+		in, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := parser.Parse(bytes.NewReader(in))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := instructions.Parse(res.AST, nil); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+func benchLarge(b *testing.B, run func(b *testing.B, path string)) {
+	for _, mib := range []int{1, 8} {
+		for _, shape := range []string{"stages", "script"} {
+			data := largeInputs(mib)[shape]
+			path := filepath.Join(b.TempDir(), "Dockerfile")
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			b.Run(fmt.Sprintf("%dMiB/%s", mib, shape), func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				var peak uint64
+				var ms0, ms1 runtime.MemStats
+				runtime.ReadMemStats(&ms0)
+				for b.Loop() {
+					peak = max(peak, peakHeap(func() { run(b, path) }))
+				}
+				runtime.ReadMemStats(&ms1)
+				b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(b.N)/float64(len(data)), "alloc-B/input-B")
+				b.ReportMetric(float64(peak)/float64(len(data)), "peak-B/input-B")
+			})
+		}
 	}
 }

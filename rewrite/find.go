@@ -39,6 +39,7 @@ type file struct {
 	lex    *shell.Lex
 	nodes  map[int]*parser.Node // top-level instructions by start line
 	stages []instructions.Stage
+	named  map[string]int // the first stage of each name
 	env    *env
 	args   map[string]*metaArg // meta ARGs by name, last declaration wins
 	// firstLine is the line of the first instruction, where the ARG block
@@ -131,7 +132,7 @@ func (f *file) parseError(err error) error {
 	if i := strings.Index(msg, ": "); strings.HasPrefix(msg, "dockerfile parse error on line ") && i > 0 {
 		msg = msg[i+2:]
 	}
-	return &Error{File: f.name, Line: line, Err: errors.New(msg)}
+	return &Error{File: f.name, Line: line, Err: errors.New(excerpt(msg))}
 }
 
 func (f *file) errorf(line int, format string, args ...any) error {
@@ -200,7 +201,11 @@ func (f *file) expand(word string) (string, map[string]struct{}, error) {
 	if !strings.ContainsRune(word, '$') && !strings.ContainsAny(word, "\"'"+string(rune(f.escape))) {
 		return word, nil, nil // nothing to expand: the lexer would return it as is
 	}
-	res, err := f.lex.ProcessWordWithMatches(word, f.env)
+	env := &boundedEnv{env: f.env, budget: maxExpansion}
+	res, err := f.lex.ProcessWordWithMatches(word, env)
+	if err == nil && env.budget < 0 {
+		err = errExpansion
+	}
 	if err != nil {
 		return "", nil, err
 	}
@@ -302,7 +307,7 @@ func (f *file) stage(i int) error {
 	switch {
 	case lower == "scratch":
 		r.Status = StatusScratch
-	case slices.ContainsFunc(f.stages[:i], func(s instructions.Stage) bool { return s.Name != "" && s.Name == lower }):
+	case lower != "" && f.stageNamed(lower) >= 0 && f.stageNamed(lower) < i:
 		r.Status = StatusStage
 	default:
 		r.arg = wholeVar(st.BaseName)
@@ -390,7 +395,7 @@ func (f *file) from(i, line int, kind Kind, value string, mount int, onbuild boo
 		}
 	} else if lower == "scratch" {
 		r.Status = StatusScratch
-	} else if stage = slices.IndexFunc(f.stages, func(s instructions.Stage) bool { return s.Name == lower }); stage < 0 {
+	} else if stage = f.stageNamed(lower); stage < 0 {
 		if err := f.image(&r, value, nil); err != nil {
 			return err
 		}

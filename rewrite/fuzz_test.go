@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aymanbagabas/go-udiff"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -87,20 +88,9 @@ func checkOnlyReferencesChanged(t *testing.T, in []byte, res *Result) {
 			known[r.Reference] = true
 		}
 	}
-	ops := lineOps(splitLines(bytes.TrimPrefix(in, bom)), splitLines(bytes.TrimPrefix(res.Output, bom)))
-	for i := 0; i < len(ops); {
-		if ops[i].kind == ' ' {
-			i++
-			continue
-		}
-		var dels, adds []string
-		for ; i < len(ops) && ops[i].kind != ' '; i++ {
-			if ops[i].kind == '-' {
-				dels = append(dels, string(ops[i].line))
-			} else {
-				adds = append(adds, string(ops[i].line))
-			}
-		}
+	before := string(bytes.TrimPrefix(in, bom))
+	for _, e := range udiff.Lines(before, string(bytes.TrimPrefix(res.Output, bom))) {
+		dels, adds := lines(before[e.Start:e.End]), lines(e.New)
 		// Pair each changed input line with the next output line that is
 		// a rewrite of it; output lines skipped on the way must be ones
 		// the rewrite inserts.
@@ -123,6 +113,15 @@ func checkOnlyReferencesChanged(t *testing.T, in []byte, res *Result) {
 			}
 		}
 	}
+}
+
+// lines splits text after each newline.
+func lines(text string) []string {
+	out := strings.SplitAfter(text, "\n")
+	if out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	}
+	return out
 }
 
 func compareLine(known map[string]bool, a, b string) error {

@@ -13,6 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
+command -v patch >/dev/null || need+=(patch) # TestDiffPatch applies --diff output
 if ((${#need[@]})); then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
