@@ -65,7 +65,7 @@ func TestRewriteReadOnly(t *testing.T) {
 	newRepo(t, nil)
 	writeFile(t, "Dockerfile", plain, 0o444)
 	code, _, errOut := ecrbase(t, "", "rewrite", "-w", "--region", "us-east-1", "Dockerfile")
-	want := "Dockerfile: read-only file: not written (--force writes it) (mode 0444)\necrbase: 1 of 1 Dockerfile(s) failed\n"
+	want := "Dockerfile: read-only file: not written (--force writes it) (mode 0444)\necrbase: 1 of 1 file(s) failed\n"
 	if code != exitError || errOut != want || readFile(t, "Dockerfile") != plain {
 		t.Errorf("rewrite -w (0444) = %d, stderr %q; want %d, %q and the file untouched", code, errOut, exitError, want)
 	}
