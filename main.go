@@ -85,6 +85,7 @@ Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 			mirrorCommand(),
 			buildArgsCommand(),
 			configCommand(),
+			renovateCommand(),
 		}),
 		HideHelpCommand: true,
 		// run prints errors and picks the exit status; the library must

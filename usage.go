@@ -41,6 +41,16 @@ var valueChecks = map[string]func(string) error{
 	"repo-tag":          pairCheck(checkRepositoryTag),
 	"fail-on":           oneOfFold("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"),
 	"format":            oneOf("docker", "env", "json"),
+	"renovate.format":   oneOf("json", "table"),
+}
+
+// valueCheck is the check of a command's flag: "command.flag" when the
+// command's flag differs from the others of that name, else "flag".
+func valueCheck(c *cli.Context, name string) func(string) error {
+	if check, ok := valueChecks[c.Command.Name+"."+name]; ok {
+		return check
+	}
+	return valueChecks[name]
 }
 
 // commaLists are list flags whose values may hold several items separated
@@ -103,7 +113,7 @@ func checkFlag(c *cli.Context, f cli.Flag, name string) error {
 		}
 		return nil
 	case *cli.StringSliceFlag:
-		check := valueChecks[name]
+		check := valueCheck(c, name)
 		for _, v := range c.StringSlice(name) {
 			if v == "" {
 				continue // an empty variable, as if unset
@@ -129,7 +139,7 @@ func checkFlag(c *cli.Context, f cli.Flag, name string) error {
 		if v == "" {
 			return nil // an empty variable, as if unset
 		}
-		if check := valueChecks[name]; check != nil {
+		if check := valueCheck(c, name); check != nil {
 			if err := check(v); err != nil {
 				return bad(v, err)
 			}
