@@ -134,11 +134,11 @@ func renovateAction(c *cli.Context) error {
 	case merge != "":
 		existing, err := os.ReadFile(merge)
 		if err != nil && !os.IsNotExist(err) {
-			return cli.Exit(fmt.Sprintf("reading %s: %v", merge, err), exitError)
+			return cli.Exit(fmt.Sprintf("--merge %s: %v", merge, err), exitError)
 		}
 		out, err := renovate.Merge(existing, cfg)
 		if err != nil {
-			return cli.Exit(strings.Replace(err.Error(), "renovate.json", merge, 1), exitError)
+			return cli.Exit("--merge "+strings.Replace(err.Error(), "renovate.json", merge, 1), exitError)
 		}
 		if !c.Bool("write") {
 			_, err = c.App.Writer.Write(out)

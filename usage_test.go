@@ -40,6 +40,7 @@ var badValues = map[string]struct {
 	"lifecycle-policy":  {"no-such-policy.json", exitError},
 	"fail-on":           {"SEVERE", exitUsage},
 	"format":            {"yaml", exitUsage},
+	"merge":             {"not-an-object.json", exitError},
 }
 
 // TestEveryFlagRefusesABadValue runs every command with each of its flags
@@ -49,6 +50,7 @@ func TestEveryFlagRefusesABadValue(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	writeFile(t, "Dockerfile", plain, 0o644)
+	writeFile(t, "not-an-object.json", "[1]", 0o644)
 	isolateAWS(t, dir)
 	for _, cmd := range newApp().Commands {
 		for _, f := range cmd.Flags {

@@ -597,8 +597,8 @@ if [[ ${E2E_STAGE:-} == demo ]]; then
 	echo "\$ ecrbase mirror --rewrite ${MIRROR_ARGS[*]} examples/python-app"
 	(cd "$app/.." && "$ECRBASE" mirror --rewrite "${MIRROR_ARGS[@]}" python-app) || die "ecrbase mirror --rewrite failed"
 	echo
-	echo "\$ diff -u Dockerfile (before) Dockerfile (after)"
-	diff -u "$PRISTINE/python-app/Dockerfile" "$app/Dockerfile" || true
+	echo "\$ git diff examples/python-app/Dockerfile"
+	diff -u --label a/Dockerfile --label b/Dockerfile "$PRISTINE/python-app/Dockerfile" "$app/Dockerfile" || true
 	echo
 	echo "\$ docker build \$(ecrbase build-args) examples/python-app"
 	read -ra BUILD_ARGS < <(cd "$app" && "$ECRBASE" build-args --account "$ACCOUNT" --region "$REGION")

@@ -26,4 +26,12 @@ fi
 go vet ./...
 go test ./...
 bash scripts/e2e.sh
+# The demo shows ecrbase's work, not the suite's setup.
+demo_out=$(bash scripts/demo.sh)
+printf '%s\n' "$demo_out"
+if grep -E 'go: downloading|^\[e2e|examples: [0-9]+ Dockerfiles' <<<"$demo_out" ||
+	! grep -q 'requests reached Docker Hub while it ran' <<<"$demo_out"; then
+	echo "scripts/demo.sh: its output shows the suite's internals or misses the build" >&2
+	exit 1
+fi
 bash bench/run --smoke
