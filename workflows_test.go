@@ -291,15 +291,22 @@ func readHooks(t *testing.T) map[string]hook {
 	for _, h := range list {
 		hooks[h.ID] = h
 	}
-	for id, entry := range map[string]string{"ecrbase-check": "ecrbase rewrite --check", "ecrbase-rewrite": "ecrbase rewrite -w"} {
+	for id, entry := range map[string]string{
+		"ecrbase-check": "ecrbase rewrite --check", "ecrbase-rewrite": "ecrbase rewrite -w",
+		"ecrbase-check-system": "ecrbase rewrite --check", "ecrbase-rewrite-system": "ecrbase rewrite -w",
+	} {
 		h, ok := hooks[id]
+		language := "golang"
+		if strings.HasSuffix(id, "-system") {
+			language = "system"
+		}
 		switch {
 		case !ok:
 			t.Fatalf("no hook %s", id)
 		case h.Entry != entry:
 			t.Errorf("hook %s entry = %q, want %q", id, h.Entry, entry)
-		case h.Language != "golang":
-			t.Errorf("hook %s language = %q, want golang", id, h.Language)
+		case h.Language != language:
+			t.Errorf("hook %s language = %q, want %s", id, h.Language, language)
 		case h.Name == "":
 			t.Errorf("hook %s has no name", id)
 		}
