@@ -13,10 +13,16 @@ export DEBIAN_FRONTEND=noninteractive
 need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
+command -v pre-commit >/dev/null || need+=(pre-commit)
+command -v npm >/dev/null || need+=(nodejs npm)
 if ((${#need[@]})); then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# The real Renovate for the registryAliases test (its native modules are
+# optional: --ignore-scripts leaves them out).
+command -v renovate >/dev/null || npm install -g --ignore-scripts --no-audit --no-fund renovate@39 >/dev/null
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
