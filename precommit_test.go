@@ -73,6 +73,14 @@ func TestPreCommitSnippets(t *testing.T) {
 	if len(blocks) != 3 {
 		t.Fatalf("README pre-commit section has %d yaml blocks, want 3 (system, golang, rewrite hook)", len(blocks))
 	}
+	// The README's other pre-commit configurations (its first screen) are
+	// copies of these.
+	readme, _ := os.ReadFile("README.md")
+	for _, b := range codeBlocks(string(readme), "yaml") {
+		if strings.HasPrefix(b, "repos:") && b != blocks[0] && b != blocks[1] {
+			t.Errorf("README has a pre-commit configuration this test does not run:\n%s", b)
+		}
+	}
 	repoLine := regexp.MustCompile(`(?m)^(\s*- repo: )\S+.*$`)
 	local := func(snippet string) string {
 		if !repoLine.MatchString(snippet) {

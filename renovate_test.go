@@ -314,3 +314,20 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// TestRenovateReadmeOutput: the README's ecrbase renovate example is what
+// the command prints in examples/custom-config.
+func TestRenovateReadmeOutput(t *testing.T) {
+	section := readmeSection(t, "### Renovate")
+	const cmd = "$ cd examples/custom-config && ecrbase renovate --format table\n"
+	i := strings.Index(section, cmd)
+	if i < 0 {
+		t.Fatalf("README's Renovate section has no %q", cmd)
+	}
+	want, _, _ := strings.Cut(section[i+len(cmd):], "```")
+	t.Chdir("examples/custom-config")
+	code, out, errOut := ecrbase(t, "", "renovate", "--format", "table")
+	if code != exitOK || out != want {
+		t.Errorf("ecrbase renovate --format table = %d (stderr %q):\n%s\nREADME says:\n%s", code, errOut, out, want)
+	}
+}
