@@ -41,3 +41,11 @@ if grep -E 'go: downloading|^\[e2e|examples: [0-9]+ Dockerfiles' <<<"$demo_out" 
 	exit 1
 fi
 bash bench/run --smoke
+# The release check (goreleaser check and a snapshot build whose --version
+# must be right) installs GoReleaser, which takes many minutes on 2 cores:
+# it runs when asked.
+if [ "${ECRBASE_RELEASE_CHECK:-}" = 1 ]; then
+	bash scripts/release-check.sh
+else
+	echo "scripts/test.sh: release check not run (ECRBASE_RELEASE_CHECK=1 runs scripts/release-check.sh)"
+fi
