@@ -53,6 +53,10 @@ func valueCheck(c *cli.Context, name string) func(string) error {
 	return valueChecks[name]
 }
 
+// atLeastOne are the number flags for which 0 makes no sense (no image
+// would ever be copied with --jobs 0); other numbers only refuse negatives.
+var atLeastOne = map[string]bool{"jobs": true}
+
 // commaLists are list flags whose values may hold several items separated
 // by commas (--platform linux/amd64,linux/arm64).
 var commaLists = map[string]bool{"platform": true, "exclude": true, "only": true, "insecure-registry": true}
@@ -103,13 +107,17 @@ func checkFlag(c *cli.Context, f cli.Flag, name string) error {
 	}
 	switch f.(type) {
 	case *cli.IntFlag:
-		if n := c.Int(name); n <= 0 {
-			return usageError("--%s %d: want a whole number of at least 1", name, n)
+		if n := c.Int(name); n < 0 || n == 0 && atLeastOne[name] {
+			least := 0
+			if atLeastOne[name] {
+				least = 1
+			}
+			return usageError("--%s %d: want a whole number of at least %d", name, n, least)
 		}
 		return nil
 	case *cli.DurationFlag:
-		if d := c.Duration(name); d <= 0 {
-			return usageError("--%s %s: want a positive duration such as 10m", name, d)
+		if d := c.Duration(name); d < 0 {
+			return usageError("--%s %s: want a duration such as 10m, not a negative one", name, d)
 		}
 		return nil
 	case *cli.StringSliceFlag:
