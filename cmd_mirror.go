@@ -48,14 +48,14 @@ func mirrorCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "write the report as JSON to stdout", EnvVars: envVar("json")},
 			&cli.BoolFlag{Name: "rewrite", Usage: "rewrite the Dockerfiles in place after a successful mirror", EnvVars: envVar("rewrite")},
 			&cli.BoolFlag{Name: "pin", Usage: "with --rewrite, add the mirrored @sha256 digest to each reference", EnvVars: envVar("pin")},
-			&cli.IntFlag{Name: "jobs", Usage: "images copied in parallel", Value: 4, EnvVars: envVar("jobs")},
+			&cli.IntFlag{Name: "jobs", Usage: "copy `N` images in parallel", Value: 4, EnvVars: envVar("jobs")},
 			&cli.StringSliceFlag{Name: "registry-mirror", Usage: "read `REGISTRY=URL` through a mirror or proxy", EnvVars: envVar("registry-mirror")},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback is always allowed)", EnvVars: envVar("insecure-registry")},
 			&cli.BoolFlag{Name: "wait", Usage: "when Docker Hub's pull window is used up, wait instead of failing", EnvVars: envVar("wait")},
-			&cli.DurationFlag{Name: "max-wait", Usage: "with --wait, longest total wait on 429 answers per image", Value: defaultMaxWait, EnvVars: envVar("max-wait")},
-			&cli.DurationFlag{Name: "timeout", Usage: "the longest a registry or the AWS API may stay silent before the request is abandoned", Value: defaultTimeout, EnvVars: envVar("timeout")},
+			&cli.DurationFlag{Name: "max-wait", Usage: "with --wait, longest total wait on 429 answers per image, a `DURATION` such as 10m", Value: defaultMaxWait, EnvVars: envVar("max-wait")},
+			&cli.DurationFlag{Name: "timeout", Usage: "the longest a registry or the AWS API may stay silent before the request is abandoned, a `DURATION`", Value: defaultTimeout, EnvVars: envVar("timeout")},
 			&cli.BoolFlag{Name: "scan-on-push", Usage: "turn on scan-on-push in repositories it creates", Value: true, EnvVars: envVar("scan-on-push")},
-			&cli.StringFlag{Name: "tag-mutability", Usage: "`MUTABLE` or IMMUTABLE, for repositories it creates", EnvVars: envVar("tag-mutability")},
+			&cli.StringFlag{Name: "tag-mutability", Usage: "tag mutability of repositories it creates, `MUTABLE|IMMUTABLE`", EnvVars: envVar("tag-mutability")},
 			&cli.StringFlag{Name: "kms-key", Usage: "encrypt created repositories with KMS key `ARN` (default AES256)", EnvVars: envVar("kms-key")},
 			&cli.StringSliceFlag{Name: "repo-tag", Usage: "tag created repositories with `K=V`", EnvVars: envVar("repo-tag")},
 			&cli.PathFlag{Name: "lifecycle-policy", Usage: "apply the lifecycle policy in `FILE` to created repositories", EnvVars: envVar("lifecycle-policy")},
@@ -73,9 +73,6 @@ func mirrorAction(c *cli.Context) error {
 	opts, err := options(c)
 	if err != nil {
 		return err
-	}
-	if c.Bool("pin") && !c.Bool("rewrite") {
-		return usageError("--pin works with --rewrite")
 	}
 	var files []string
 	if c.Args().Present() || len(c.StringSlice("image")) == 0 {
@@ -276,7 +273,7 @@ func buildArgsCommand() *cli.Command {
 	   ecrbase build-args --format env >> build.env
 	   ecrbase build-args --format json`,
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "format", Usage: "docker, env or json", Value: "docker", EnvVars: envVar("format")},
+			&cli.StringFlag{Name: "format", Usage: "print the arguments as `docker|env|json`", Value: "docker", EnvVars: envVar("format")},
 		}, namingFlags()...),
 		OnUsageError: onUsageError,
 		Action:       buildArgsAction,

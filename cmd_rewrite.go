@@ -33,7 +33,7 @@ func namingFlags() []cli.Flag {
 		&cli.StringFlag{Name: "region", Usage: "AWS `REGION`: where mirrors live, and the default written for the region argument (else .ecrbase.yaml, else AWS_REGION)", EnvVars: envVar("region")},
 		&cli.StringFlag{Name: "account", Usage: "AWS account `ID` (for --syntax=literal and mirror)", EnvVars: append(envVar("account"), "AWS_ACCOUNT_ID")},
 		&cli.BoolFlag{Name: "strict", Usage: "fail on references that cannot be resolved", EnvVars: envVar("strict")},
-		&cli.StringFlag{Name: "syntax", Usage: "what to do with `# syntax=` images: keep or literal", Value: "keep", EnvVars: envVar("syntax")},
+		&cli.StringFlag{Name: "syntax", Usage: "what to do with # syntax= images: `keep|literal`", Value: "keep", EnvVars: envVar("syntax")},
 	}
 }
 
@@ -149,12 +149,21 @@ func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
 		return failed
 	}
 	if check && changed > 0 {
-		return cli.Exit(fmt.Sprintf("%d file(s) do not pull from ECR yet: run ecrbase rewrite -w", changed), exitChanges)
+		return cli.Exit(fmt.Sprintf("%d file(s) do not pull from ECR yet: %s", changed, fixHint()), exitChanges)
 	}
 	return nil
 }
 
 const stdinName = "-"
+
+// fixHint says how to rewrite the files --check listed. Under pre-commit
+// (which sets PRE_COMMIT=1) ecrbase is usually not on PATH: name the hook.
+func fixHint() string {
+	if os.Getenv("PRE_COMMIT") == "1" {
+		return "run pre-commit run ecrbase-rewrite --all-files"
+	}
+	return "run ecrbase rewrite -w"
+}
 
 // shortLived trades memory for speed in the commands that only read and
 // rewrite Dockerfiles: they run on every commit, their heap is a few files,
@@ -317,7 +326,12 @@ func printWarnings(w io.Writer, warnings []*rewrite.Error) {
 	}
 }
 
+// printRefs prints the table; with no row (every file failed, or none
+// pulls an image) it prints nothing, not a lone header.
 func printRefs(w io.Writer, refs []rewrite.Ref) {
+	if len(refs) == 0 {
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE:LINE\tKIND\tSTATUS\tTEXT\tREFERENCE\tREPOSITORY")
 	for _, r := range refs {

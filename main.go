@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -20,9 +21,6 @@ const (
 	exitUsage   = 2
 	exitChanges = 3
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 func main() {
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
@@ -52,9 +50,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 func newApp() *cli.App {
 	return &cli.App{
-		Name:    "ecrbase",
-		Usage:   "mirror a Dockerfile's base images into Amazon ECR and pull them from there",
-		Version: version,
+		Name:  "ecrbase",
+		Usage: "mirror a Dockerfile's base images into Amazon ECR and pull them from there",
 		Description: `Docker Hub limits pulls per IP, and CI systems such as CodeBuild share IPs.
 ecrbase finds every image a Dockerfile pulls, copies each one into your ECR
 registry (digest-exact, multi-arch, HEAD requests first so an up-to-date
@@ -64,21 +61,37 @@ ARG AWS_ACCOUNT_ID and ARG AWS_REGION.
 Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "read settings from `FILE` instead of the nearest .ecrbase.yaml", EnvVars: []string{"ECRBASE_CONFIG"}},
+			&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version, VCS revision and whether the tree was modified"},
+			&cli.BoolFlag{Name: "json", Usage: "with --version, print it as JSON"},
 		},
-		Commands: []*cli.Command{
+		Before: func(c *cli.Context) error {
+			if c.Bool("json") && !c.Bool("version") {
+				return usageError("--json before the command goes with --version; put it after the command (ecrbase images --json)")
+			}
+			return nil
+		},
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				return printVersion(c.App.Writer, c.Bool("json"))
+			}
+			if c.Args().Present() {
+				return usageError("no command %q: run ecrbase --help", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
+		Commands: withUsageChecks([]*cli.Command{
 			imagesCommand(),
 			rewriteCommand(),
 			mirrorCommand(),
 			buildArgsCommand(),
 			configCommand(),
-		},
+			renovateCommand(),
+		}),
 		HideHelpCommand: true,
 		// run prints errors and picks the exit status; the library must
 		// never call os.Exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return cli.Exit(err.Error(), exitUsage)
-		},
+		OnUsageError:   onUsageError,
 	}
 }
 
@@ -89,8 +102,12 @@ func usageError(format string, args ...any) error {
 
 // onUsageError makes flag errors of a command exit with the usage status.
 func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return cli.Exit(err.Error(), exitUsage)
+	return cli.Exit(flagSpelling.ReplaceAllString(err.Error(), "$1--$2"), exitUsage)
 }
+
+// flagSpelling finds the one-dash flag names of Go's flag package errors
+// ("invalid boolean value \"x\" for -json") to spell them as users do.
+var flagSpelling = regexp.MustCompile(`(for (?:flag )?|not defined: )-([a-z])`)
 
 // envVar is the environment variable of a flag: --build-arg is
 // ECRBASE_BUILD_ARG.

@@ -35,6 +35,9 @@ type buildspec struct {
 		Commands []string `yaml:"commands"`
 		Finally  []string `yaml:"finally"`
 	} `yaml:"phases"`
+	Cache struct {
+		Paths []string `yaml:"paths"`
+	} `yaml:"cache"`
 }
 
 func readBuildspec(t *testing.T) buildspec {
@@ -74,19 +77,17 @@ func TestBuildspecShape(t *testing.T) {
 		}
 	}
 
-	// The install phase builds the pinned tag of ecrbase: the module path
-	// (from go.mod) has no host, so go install works from a checkout only.
-	if module := modulePath(t); !strings.Contains(module, ".") {
-		for _, want := range []string{`--branch "$ECRBASE_VERSION"`, "go install ."} {
-			if !slices.ContainsFunc(spec.Phases["install"].Commands, func(c string) bool { return strings.Contains(c, want) }) {
-				t.Errorf("install phase never runs %q (module %s installs from a checkout)", want, module)
-			}
-		}
-	} else if install := fmt.Sprintf("go install %s@${ECRBASE_VERSION}", module); !slices.Contains(spec.Phases["install"].Commands, install) {
-		t.Errorf("install phase does not run %q (module path from go.mod)", install)
+	// The install phase builds the pinned commit (or team-made tag) once
+	// into a cached folder keyed by the pin; TestBuildspecInstall runs it.
+	ref := spec.Env.Variables["ECRBASE_REF"]
+	if !regexp.MustCompile(`^([0-9a-f]{40}|v[0-9]+\.[0-9]+\.[0-9]+)$`).MatchString(ref) {
+		t.Errorf("ECRBASE_REF = %q, want a commit SHA or a tag such as v1.2.3", ref)
 	}
-	if v := spec.Env.Variables["ECRBASE_VERSION"]; !regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`).MatchString(v) {
-		t.Errorf("ECRBASE_VERSION = %q, want a pinned release such as v1.2.3", v)
+	if !slices.ContainsFunc(spec.Phases["install"].Commands, func(c string) bool { return strings.Contains(c, `"$ECRBASE_CACHE/$ECRBASE_REF"`) }) {
+		t.Error("install phase does not keep ecrbase in a folder keyed by ECRBASE_REF")
+	}
+	if cache := spec.Env.Variables["ECRBASE_CACHE"]; !slices.Contains(spec.Cache.Paths, cache+"/**/*") {
+		t.Errorf("cache paths %v do not keep ECRBASE_CACHE %s", spec.Cache.Paths, cache)
 	}
 
 	cmds := allCommands(spec)
@@ -142,7 +143,7 @@ func TestBuildspecUsesExistingCommandsAndFlags(t *testing.T) {
 	// Settings given as ECRBASE_* variables must be flags' variables.
 	envs := flagEnvVars(newApp())
 	for name := range spec.Env.Variables {
-		if strings.HasPrefix(name, "ECRBASE_") && name != "ECRBASE_VERSION" && name != "ECRBASE_GIT_URL" && !envs[name] {
+		if strings.HasPrefix(name, "ECRBASE_") && !slices.Contains([]string{"ECRBASE_REF", "ECRBASE_GIT_URL", "ECRBASE_CACHE"}, name) && !envs[name] {
 			t.Errorf("buildspec sets %s, which no ecrbase flag reads", name)
 		}
 	}
@@ -291,15 +292,22 @@ func readHooks(t *testing.T) map[string]hook {
 	for _, h := range list {
 		hooks[h.ID] = h
 	}
-	for id, entry := range map[string]string{"ecrbase-check": "ecrbase rewrite --check", "ecrbase-rewrite": "ecrbase rewrite -w"} {
+	for id, entry := range map[string]string{
+		"ecrbase-check": "ecrbase rewrite --check", "ecrbase-rewrite": "ecrbase rewrite -w",
+		"ecrbase-check-system": "ecrbase rewrite --check", "ecrbase-rewrite-system": "ecrbase rewrite -w",
+	} {
 		h, ok := hooks[id]
+		language := "golang"
+		if strings.HasSuffix(id, "-system") {
+			language = "system"
+		}
 		switch {
 		case !ok:
 			t.Fatalf("no hook %s", id)
 		case h.Entry != entry:
 			t.Errorf("hook %s entry = %q, want %q", id, h.Entry, entry)
-		case h.Language != "golang":
-			t.Errorf("hook %s language = %q, want golang", id, h.Language)
+		case h.Language != language:
+			t.Errorf("hook %s language = %q, want %s", id, h.Language, language)
 		case h.Name == "":
 			t.Errorf("hook %s has no name", id)
 		}

@@ -441,7 +441,10 @@ app_name() {
 
 # Every image the examples pull, as the product itself finds them.
 ARGS=(--build-arg "AWS_ACCOUNT_ID=$ACCOUNT" --build-arg "AWS_REGION=$REGION")
-"$ECRBASE" images --json "${ARGS[@]}" "$WORK" >"$TMP/images.json" 2>"$LOGS/images.err" ||
+# The demo seeds only the images of the example it shows.
+SCOPE=$WORK
+[[ ${E2E_STAGE:-} == demo ]] && SCOPE=$WORK/python-app
+"$ECRBASE" images --json "${ARGS[@]}" "$SCOPE" >"$TMP/images.json" 2>"$LOGS/images.err" ||
 	die "ecrbase images --json $WORK failed: $(head -c 600 "$LOGS/images.err")"
 # One object per reference, whatever the report wraps them in.
 jq -c '[.. | objects | select(has("kind") and has("status") and has("file"))] | .[]' "$TMP/images.json" >"$TMP/refs.jsonl"
@@ -587,12 +590,22 @@ check_blobs() {
 if [[ ${E2E_STAGE:-} == demo ]]; then
 	CURRENT="demo"
 	app=$WORK/python-app
+	# scripts/demo.sh keeps the setup's log in a file; what follows is the demo.
+	[[ -n ${E2E_DEMO_FD:-} ]] && exec 2>&"$E2E_DEMO_FD"
 	echo
-	echo "\$ ecrbase mirror --rewrite examples/python-app      # Docker Hub is $PROXY here"
+	echo "Local stand-ins: Docker Hub at $PROXY, ECR at $ECR_HOST."
+	echo
+	echo "\$ cat examples/python-app/Dockerfile"
+	cat "$app/Dockerfile"
+	echo
+	echo "\$ ecrbase images examples/python-app"
+	(cd "$app/.." && "$ECRBASE" images python-app) || die "ecrbase images failed"
+	echo
+	echo "\$ ecrbase mirror --rewrite ${MIRROR_ARGS[*]} examples/python-app"
 	(cd "$app/.." && "$ECRBASE" mirror --rewrite "${MIRROR_ARGS[@]}" python-app) || die "ecrbase mirror --rewrite failed"
 	echo
-	echo "\$ diff -u Dockerfile (before) Dockerfile (after)"
-	diff -u "$PRISTINE/python-app/Dockerfile" "$app/Dockerfile" || true
+	echo "\$ git diff examples/python-app/Dockerfile"
+	diff -u --label a/Dockerfile --label b/Dockerfile "$PRISTINE/python-app/Dockerfile" "$app/Dockerfile" || true
 	echo
 	echo "\$ docker build \$(ecrbase build-args) examples/python-app"
 	read -ra BUILD_ARGS < <(cd "$app" && "$ECRBASE" build-args --account "$ACCOUNT" --region "$REGION")

@@ -14,10 +14,16 @@ need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v patch >/dev/null || need+=(patch) # TestDiffPatch applies --diff output
+command -v pre-commit >/dev/null || need+=(pre-commit)
+command -v npm >/dev/null || need+=(nodejs npm)
 if ((${#need[@]})); then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# The real Renovate for the registryAliases test (its native modules are
+# optional: --ignore-scripts leaves them out).
+command -v renovate >/dev/null || npm install -g --ignore-scripts --no-audit --no-fund renovate@39 >/dev/null
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
@@ -27,4 +33,20 @@ fi
 go vet ./...
 go test ./...
 bash scripts/e2e.sh
+# The demo shows ecrbase's work, not the suite's setup.
+demo_out=$(bash scripts/demo.sh)
+printf '%s\n' "$demo_out"
+if grep -E 'go: downloading|^\[e2e|examples: [0-9]+ Dockerfiles' <<<"$demo_out" ||
+	! grep -q 'requests reached Docker Hub while it ran' <<<"$demo_out"; then
+	echo "scripts/demo.sh: its output shows the suite's internals or misses the build" >&2
+	exit 1
+fi
 bash bench/run --smoke
+# The release check (goreleaser check and a snapshot build whose --version
+# must be right) installs GoReleaser, which takes many minutes on 2 cores:
+# it runs when asked.
+if [ "${ECRBASE_RELEASE_CHECK:-}" = 1 ]; then
+	bash scripts/release-check.sh
+else
+	echo "scripts/test.sh: release check not run (ECRBASE_RELEASE_CHECK=1 runs scripts/release-check.sh)"
+fi

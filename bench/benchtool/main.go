@@ -269,7 +269,19 @@ func cmdRun(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "bench: wrote %s\n", *results)
 	}
-	fmt.Fprintf(os.Stderr, "bench: done in %.0fs; raw results in %s\n", res.Seconds, filepath.Join(*out, "results.json"))
+	// The work directory, and the default output folder in it, is removed
+	// on success: name the raw results only where they stay.
+	kept := *keep || failed || !strings.HasPrefix(*out, dir+string(filepath.Separator))
+	switch {
+	case *smoke && kept:
+		fmt.Fprintf(os.Stderr, "bench: smoke pass done in %.0fs (the harness works; smoke figures are not measurements); raw results in %s\n", res.Seconds, filepath.Join(*out, "results.json"))
+	case *smoke:
+		fmt.Fprintf(os.Stderr, "bench: smoke pass done in %.0fs (the harness works; smoke figures are not measurements)\n", res.Seconds)
+	case kept:
+		fmt.Fprintf(os.Stderr, "bench: done in %.0fs; raw results in %s\n", res.Seconds, filepath.Join(*out, "results.json"))
+	default:
+		fmt.Fprintf(os.Stderr, "bench: done in %.0fs\n", res.Seconds)
+	}
 	if failed {
 		return fmt.Errorf("some runs failed or left wrong tags; logs in %s (kept)", dir)
 	}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"ecrbase/rewrite"
+)
+
+// A flag value that cannot be right is a usage error (exit 2), found before
+// any file is read or any request is sent. The checks are the ones
+// .ecrbase.yaml is held to, so a value means the same on the command line, in
+// the environment and in the file.
+
+// valueChecks validate one value of a flag (one element of a list flag; a
+// comma-separated list flag is split first).
+var valueChecks = map[string]func(string) error{
+	"prefix":            pairCheck(checkPrefix),
+	"build-arg":         buildArgCheck,
+	"exclude":           checkPattern,
+	"only":              checkHost,
+	"account-arg":       argNameCheck,
+	"region-arg":        argNameCheck,
+	"region":            regionCheck,
+	"account":           accountCheck,
+	"syntax":            oneOf("keep", "literal"),
+	"image":             imageCheck,
+	"platform":          checkPlatform,
+	"registry-mirror":   pairCheck(checkMirror),
+	"insecure-registry": checkHost,
+	"tag-mutability":    oneOfFold("MUTABLE", "IMMUTABLE"),
+	"kms-key":           checkKMSKey,
+	"repo-tag":          pairCheck(checkRepositoryTag),
+	"fail-on":           oneOfFold("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"),
+	"format":            oneOf("docker", "env", "json"),
+	"renovate.format":   oneOf("json", "table"),
+}
+
+// valueCheck is the check of a command's flag: "command.flag" when the
+// command's flag differs from the others of that name, else "flag".
+func valueCheck(c *cli.Context, name string) func(string) error {
+	if check, ok := valueChecks[c.Command.Name+"."+name]; ok {
+		return check
+	}
+	return valueChecks[name]
+}
+
+// atLeastOne are the number flags for which 0 makes no sense (no image
+// would ever be copied with --jobs 0); other numbers only refuse negatives.
+var atLeastOne = map[string]bool{"jobs": true}
+
+// commaLists are list flags whose values may hold several items separated
+// by commas (--platform linux/amd64,linux/arm64).
+var commaLists = map[string]bool{"platform": true, "exclude": true, "only": true, "insecure-registry": true}
+
+// conflicts are pairs of flags of one command that cannot go together, with
+// the reason given to the user.
+var conflicts = []struct{ a, b, why string }{
+	{"write", "check", "--check only reports; run --write on its own to change the files"},
+	{"write", "diff", "--diff only prints; run --write on its own to change the files"},
+	{"diff", "check", "choose one: --check lists the files, --diff shows the changes"},
+	{"dry-run", "rewrite", "--dry-run writes nothing; preview the rewrite with ecrbase rewrite --diff"},
+}
+
+// checkUsage is every command's Before: it refuses bad flag values and
+// conflicting flags with exit status 2.
+func checkUsage(c *cli.Context) error {
+	if c.Command == nil {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, f := range c.Command.Flags {
+		name := f.Names()[0]
+		if !c.IsSet(name) {
+			continue
+		}
+		set[name] = true
+		if err := checkFlag(c, f, name); err != nil {
+			return err
+		}
+	}
+	for _, k := range conflicts {
+		if set[k.a] && set[k.b] && c.Bool(k.a) && c.Bool(k.b) {
+			return usageError("--%s and --%s conflict: %s", k.a, k.b, k.why)
+		}
+	}
+	if set["pin"] && c.Bool("pin") && !c.Bool("rewrite") {
+		return usageError("--pin works with --rewrite")
+	}
+	return nil
+}
+
+func checkFlag(c *cli.Context, f cli.Flag, name string) error {
+	bad := func(v string, err error) error {
+		if strings.Contains(err.Error(), strconv.Quote(v)) {
+			return usageError("--%s: %v", name, err)
+		}
+		return usageError("--%s %q: %v", name, v, err)
+	}
+	switch f.(type) {
+	case *cli.IntFlag:
+		if n := c.Int(name); n < 0 || n == 0 && atLeastOne[name] {
+			least := 0
+			if atLeastOne[name] {
+				least = 1
+			}
+			return usageError("--%s %d: want a whole number of at least %d", name, n, least)
+		}
+		return nil
+	case *cli.DurationFlag:
+		if d := c.Duration(name); d < 0 {
+			return usageError("--%s %s: want a duration such as 10m, not a negative one", name, d)
+		}
+		return nil
+	case *cli.StringSliceFlag:
+		check := valueCheck(c, name)
+		for _, v := range c.StringSlice(name) {
+			if v == "" {
+				continue // an empty variable, as if unset
+			}
+			items := []string{v}
+			if commaLists[name] {
+				items = strings.Split(v, ",")
+			}
+			for _, item := range items {
+				if item == "" {
+					return bad(v, errors.New("an empty value"))
+				}
+				if check != nil {
+					if err := check(item); err != nil {
+						return bad(item, err)
+					}
+				}
+			}
+		}
+		return nil
+	case *cli.StringFlag:
+		v := c.String(name)
+		if v == "" {
+			return nil // an empty variable, as if unset
+		}
+		if check := valueCheck(c, name); check != nil {
+			if err := check(v); err != nil {
+				return bad(v, err)
+			}
+		}
+	case *cli.PathFlag:
+		// A policy file that cannot be read is an error (1), as for --config.
+		if p := c.Path(name); p != "" && name == "lifecycle-policy" {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				return cli.Exit(fmt.Sprintf("--%s %s: %v", name, p, err), exitError)
+			}
+			if !json.Valid(data) {
+				return cli.Exit(fmt.Sprintf("--%s %s: not JSON", name, p), exitError)
+			}
+		}
+	}
+	return nil
+}
+
+func pairCheck(check func(k, v string) error) func(string) error {
+	return func(kv string) error {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return errors.New("want KEY=VALUE")
+		}
+		return check(k, v)
+	}
+}
+
+// buildArgCheck accepts NAME=VALUE, or a bare NAME that docker build takes
+// from the environment.
+func buildArgCheck(kv string) error {
+	k, v, ok := strings.Cut(kv, "=")
+	if !ok {
+		if _, set := os.LookupEnv(k); !set {
+			return fmt.Errorf("want KEY=VALUE (a bare NAME takes its value from the environment, and %s is not set)", k)
+		}
+	}
+	if k == "" {
+		return errors.New("want KEY=VALUE")
+	}
+	return checkBuildArg(k, v)
+}
+
+func argNameCheck(s string) error {
+	if !rewrite.ValidArgName(s) {
+		return errors.New("not a build argument name (letters, digits and _, not starting with a digit)")
+	}
+	return nil
+}
+
+func regionCheck(s string) error {
+	if !isRegion(s) {
+		return errors.New("not an AWS region such as us-east-1")
+	}
+	return nil
+}
+
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+func accountCheck(s string) error {
+	if !accountID.MatchString(s) {
+		return errors.New("an AWS account ID has 12 digits")
+	}
+	return nil
+}
+
+func imageCheck(s string) error {
+	if _, _, err := rewrite.Image(s, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+func oneOf(values ...string) func(string) error {
+	return func(s string) error {
+		for _, v := range values {
+			if s == v {
+				return nil
+			}
+		}
+		return fmt.Errorf("want %s", strings.Join(values, " or "))
+	}
+}
+
+func oneOfFold(values ...string) func(string) error {
+	return func(s string) error {
+		for _, v := range values {
+			if strings.EqualFold(s, v) {
+				return nil
+			}
+		}
+		return fmt.Errorf("want %s", strings.Join(values, ", "))
+	}
+}
+
+// withUsageChecks makes checkUsage run before every command's own Before.
+func withUsageChecks(cmds []*cli.Command) []*cli.Command {
+	for _, cmd := range cmds {
+		own := cmd.Before
+		cmd.Before = func(c *cli.Context) error {
+			if err := checkUsage(c); err != nil {
+				return err
+			}
+			if own != nil {
+				return own(c)
+			}
+			return nil
+		}
+	}
+	return cmds
+}
