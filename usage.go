@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -34,7 +35,7 @@ var valueChecks = map[string]func(string) error{
 	"syntax":            oneOf("keep", "literal"),
 	"image":             imageCheck,
 	"platform":          checkPlatform,
-	"registry-mirror":   pairCheck(checkMirror),
+	"registry-mirror":   pairCheck(checkMirrorFlag),
 	"insecure-registry": checkHost,
 	"tag-mutability":    oneOfFold("MUTABLE", "IMMUTABLE"),
 	"kms-key":           checkKMSKey,
@@ -100,10 +101,13 @@ func checkUsage(c *cli.Context) error {
 
 func checkFlag(c *cli.Context, f cli.Flag, name string) error {
 	bad := func(v string, err error) error {
+		// A mirror URL given by flag or environment may hold a password:
+		// nothing printed quotes it.
+		msg := redactUserinfo(err.Error())
 		if strings.Contains(err.Error(), strconv.Quote(v)) {
-			return usageError("--%s: %v", name, err)
+			return usageError("--%s: %s", name, msg)
 		}
-		return usageError("--%s %q: %v", name, v, err)
+		return usageError("--%s %q: %s", name, redactUserinfo(v), msg)
 	}
 	switch f.(type) {
 	case *cli.IntFlag:
@@ -169,6 +173,17 @@ func checkFlag(c *cli.Context, f cli.Flag, name string) error {
 		}
 	}
 	return nil
+}
+
+// checkMirrorFlag is checkMirror for a flag or environment variable, which,
+// unlike the committed file, may carry the mirror's user:password@: the
+// mirror is logged in to with it, and it is never printed.
+func checkMirrorFlag(registry, base string) error {
+	if u, err := url.Parse(base); err == nil && u.User != nil {
+		u.User = nil
+		base = u.String()
+	}
+	return checkMirror(registry, base)
 }
 
 func pairCheck(check func(k, v string) error) func(string) error {

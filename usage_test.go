@@ -34,6 +34,7 @@ var badValues = map[string]struct {
 	"registry-mirror":   {"docker.io=ftp://mirror", exitUsage},
 	"insecure-registry": {"http://host", exitUsage},
 	"max-wait":          {"-1m", exitUsage},
+	"timeout":           {"-5s", exitUsage},
 	"tag-mutability":    {"SOMETIMES", exitUsage},
 	"kms-key":           {"two words", exitUsage},
 	"repo-tag":          {"aws:team=web", exitUsage},
