@@ -148,7 +148,9 @@ func renovateAction(c *cli.Context) error {
 		if existing != nil {
 			// Keeps owner and mode, replaces atomically, and refuses to
 			// write over a newer edit.
-			write = func(name string, data []byte) error { return rewrite.WriteFile(name, data, rewrite.WithOriginal(existing)) }
+			write = func(name string, data []byte) error {
+				return rewrite.WriteFile(name, data, rewrite.WithOriginal(existing))
+			}
 		}
 		if err := write(merge, out); err != nil {
 			return cli.Exit(fmt.Sprintf("writing %s: %v", merge, err), exitError)
