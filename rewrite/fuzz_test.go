@@ -134,7 +134,7 @@ func compareLine(known map[string]bool, a, b string) error {
 		if ta[j] == tb[j] {
 			continue
 		}
-		okIn := known[ta[j]] || known[normalized(ta[j])] || isDigits(ta[j]) || sameImage(ta[j], tb[j])
+		okIn := known[ta[j]] || known[normalized(ta[j])] || isDigits(ta[j]) || sameImage(ta[j], tb[j]) || headReplaced(ta[j], tb[j])
 		okOut := strings.Contains(tb[j], ".dkr.ecr.") || strings.HasPrefix(tb[j], "ecr-") || isDigits(tb[j])
 		if !okIn || !okOut {
 			return fmt.Errorf("token %q became %q, which is not a reference rewrite:\n-%q\n+%q", ta[j], tb[j], a, b)
@@ -200,4 +200,18 @@ func sameImage(in, out string) bool {
 	outName, outSuffix := splitRef(out)
 	return strings.Contains(out, ".dkr.ecr.") && suffix == outSuffix &&
 		name[strings.LastIndex(name, "/")+1:] == outName[strings.LastIndex(outName, "/")+1:]
+}
+
+// headReplaced reports whether out is in with only its head (the leading
+// variable or literal up to the first $) replaced by, or prefixed with, an
+// ECR host and repository: how an image name held in ARGs is rewritten,
+// in the FROM or in an ARG default.
+func headReplaced(in, out string) bool {
+	head, _ := headToken(in)
+	for _, rest := range []string{in[len(head):], in} {
+		if strings.HasSuffix(out, rest) && strings.Contains(out[:len(out)-len(rest)], ".dkr.ecr.") {
+			return true
+		}
+	}
+	return false
 }

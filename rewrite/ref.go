@@ -63,7 +63,8 @@ type Ref struct {
 	named reference.Named // parsed Reference
 	stage int             // index of the stage holding it; -1 before the first FROM
 	text  span            // bytes of Text in the file, when they can be edited in place
-	arg   string          // for FROM $ARG: the meta ARG whose default is rewritten
+	// expanded is Text with the meta ARGs expanded.
+	expanded string
 }
 
 // Mirrored reports whether the reference names an image that a mirror of
