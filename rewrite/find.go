@@ -349,7 +349,7 @@ func (f *file) stage(i int) error {
 	case slices.ContainsFunc(f.stages[:i], func(s instructions.Stage) bool { return s.Name != "" && s.Name == lower }):
 		r.Status = StatusStage
 	default:
-			if err := f.image(&r, expanded, unmatched); err != nil {
+		if err := f.image(&r, expanded, unmatched); err != nil {
 			return err
 		}
 	}
