@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
@@ -93,7 +92,9 @@ func analyze(name string, data []byte, opts Options) (*file, error) {
 		return nil, err
 	}
 	f := &file{name: name, opts: opts, nodes: map[int]*parser.Node{}, args: map[string]*metaArg{}}
-	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
+	// BuildKit reads bytes, not UTF-8: a Latin-1 comment is fine and its
+	// bytes are kept. A NUL byte is never in a Dockerfile.
+	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, &Error{File: name, Err: ErrBinary}
 	}
 	if len(bytes.TrimSpace(bytes.TrimPrefix(data, bom))) == 0 {

@@ -155,4 +155,13 @@ func words(text []byte, escape byte) []span {
 	return out
 }
 
-func isSpace(c byte) bool { return unicode.IsSpace(rune(c)) }
+// isSpace is ASCII white space. A byte of a multi-byte character (0xA0 in
+// "à") or of a Latin-1 text is never a separator, as it is not for
+// BuildKit, which splits on decoded characters.
+func isSpace(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\v', '\f', '\r':
+		return true
+	}
+	return false
+}
