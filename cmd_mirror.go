@@ -82,7 +82,7 @@ func mirrorAction(c *cli.Context) error {
 			return err
 		}
 	}
-	images, failedFiles := mirrorImages(c, files, opts)
+	images, good, failedFiles := mirrorImages(c, files, opts)
 	for _, ref := range c.StringSlice("image") {
 		src, repo, err := rewrite.Image(ref, opts.Prefixes)
 		if err != nil {
@@ -115,11 +115,8 @@ func mirrorAction(c *cli.Context) error {
 	if report.DryRun && report.Failed > 0 {
 		return cli.Exit(fmt.Sprintf("the plan has %d image(s) that would fail", report.Failed), exitError)
 	}
-	if failedFiles != nil {
+	if !c.Bool("rewrite") || c.Bool("dry-run") || len(good) == 0 {
 		return failedFiles
-	}
-	if !c.Bool("rewrite") || c.Bool("dry-run") || len(files) == 0 {
-		return nil
 	}
 	if opts.Region == "" {
 		opts.Region = report.Region
@@ -132,15 +129,20 @@ func mirrorAction(c *cli.Context) error {
 			}
 		}
 	}
-	return rewriteFiles(c, files, opts)
+	// A Dockerfile that could not be read or parsed was reported and
+	// stops no other: the others are rewritten, and the status is still 1.
+	if err := rewriteFiles(c, good, opts); err != nil {
+		return err
+	}
+	return failedFiles
 }
 
 // mirrorImages finds the images of each Dockerfile, deduplicated across
-// files. A file that fails is reported; the others still count.
-func mirrorImages(c *cli.Context, files []string, opts rewrite.Options) ([]ecr.Image, error) {
-	var images []ecr.Image
+// files. A file that fails is reported; the others still count, and are
+// returned as good.
+func mirrorImages(c *cli.Context, files []string, opts rewrite.Options) (images []ecr.Image, good []string, err error) {
 	if len(files) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
 		for _, r := range res.Refs {
@@ -148,9 +150,10 @@ func mirrorImages(c *cli.Context, files []string, opts rewrite.Options) ([]ecr.I
 				images = addImage(images, ecr.Image{Source: r.Upstream, Repository: r.Repository})
 			}
 		}
+		good = append(good, name)
 		return nil
 	})
-	return images, failed
+	return images, good, failed
 }
 
 func addImage(images []ecr.Image, img ecr.Image) []ecr.Image {

@@ -83,8 +83,9 @@ func (e *configError) Is(target error) bool { return target != nil && target == 
 // in the file. The zero value, for no file, sets nothing.
 type fileConfig struct {
 	// Path names the file in messages: as given to --config, else relative
-	// to the working directory.
+	// to the working directory. Dir is its directory, absolute.
 	Path string
+	Dir  string
 
 	AccountArg value[string]
 	RegionArg  value[string]
@@ -95,6 +96,9 @@ type fileConfig struct {
 	Syntax     value[string]
 	Strict     value[bool]
 	BuildArgs  []pair
+	// Ignore are gitignore-style patterns relative to Dir: Dockerfiles
+	// that discovery skips.
+	Ignore value[[]string]
 
 	Platforms          value[[]string]
 	RegistryMirrors    []pair
@@ -143,6 +147,9 @@ var topFields = []field{
 	{"syntax", func(d *decoder, n *yaml.Node) error { return d.syntax(n) }},
 	{"strict", func(d *decoder, n *yaml.Node) error { return d.boolean(n, "strict", &d.cfg.Strict) }},
 	{"build_args", func(d *decoder, n *yaml.Node) error { return d.pairs(n, "build_args", &d.cfg.BuildArgs, checkBuildArg) }},
+	{"ignore", func(d *decoder, n *yaml.Node) error {
+		return d.list(n, "ignore", &d.cfg.Ignore, rewrite.CheckIgnorePattern)
+	}},
 	{"platforms", func(d *decoder, n *yaml.Node) error { return d.list(n, "platforms", &d.cfg.Platforms, checkPlatform) }},
 	{"registry_mirrors", func(d *decoder, n *yaml.Node) error {
 		return d.pairs(n, "registry_mirrors", &d.cfg.RegistryMirrors, checkMirror)
@@ -304,7 +311,7 @@ var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(
 // parseConfig parses a configuration file. name is how messages name it;
 // dir is its directory, against which relative paths in it resolve.
 func parseConfig(name, dir string, data []byte) (*fileConfig, error) {
-	d := &decoder{cfg: &fileConfig{Path: name}, dir: dir}
+	d := &decoder{cfg: &fileConfig{Path: name, Dir: dir}, dir: dir}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {

@@ -31,6 +31,12 @@ var skipDirs = map[string]bool{".git": true, "vendor": true, "node_modules": tru
 // The result is sorted within each directory and has no duplicates. A path
 // that cannot be read is kept, so that reading it reports why.
 func Discover(paths []string) ([]string, error) {
+	return DiscoverIgnoring(paths, nil)
+}
+
+// DiscoverIgnoring is Discover, skipping in directory searches the files
+// and directories ig matches. A file named in paths is always taken.
+func DiscoverIgnoring(paths []string, ig *Ignore) ([]string, error) {
 	var out []string
 	for _, p := range paths {
 		if p == "-" {
@@ -48,12 +54,12 @@ func Discover(paths []string) ([]string, error) {
 				return err
 			}
 			if d.IsDir() {
-				if path != p && skipDirs[d.Name()] {
+				if path != p && (skipDirs[d.Name()] || ig.Match(path, true)) {
 					return filepath.SkipDir
 				}
 				return nil
 			}
-			if IsDockerfile(d.Name()) && d.Type().IsRegular() {
+			if IsDockerfile(d.Name()) && d.Type().IsRegular() && !ig.Match(path, false) {
 				out = append(out, path)
 			}
 			return nil

@@ -409,10 +409,12 @@ func (f *file) parseErrorAt(line int, err error) error {
 // anything else is an image; variables are refused.
 func (f *file) from(i, line int, kind Kind, value string, mount int, onbuild bool) error {
 	r := Ref{File: f.name, Line: line, Kind: kind, Text: value, stage: i, OnBuild: onbuild}
-	at, located := span{}, false
-	if !onbuild {
-		at, located = f.flagSpan(line, kind, mount)
+	// In an ONBUILD trigger the flags follow ONBUILD and the instruction.
+	first := 1
+	if onbuild {
+		first = 2
 	}
+	at, located := f.flagSpan(line, kind, mount, first)
 	if located {
 		r.text = at
 	}
@@ -429,7 +431,7 @@ func (f *file) from(i, line int, kind Kind, value string, mount int, onbuild boo
 			return f.errorf(line, "invalid stage index %d", n)
 		}
 		stage = n
-		if located {
+		if located && !onbuild {
 			f.indexRefs = append(f.indexRefs, indexRef{index: n, at: at})
 		}
 	} else if lower == "scratch" {
@@ -647,12 +649,15 @@ func (f *file) fromSpan(n int, want string) span {
 }
 
 // flagSpan locates the value of --from (COPY) or of from= in the mount-th
-// --mount flag (RUN) on line n.
-func (f *file) flagSpan(n int, kind Kind, mount int) (span, bool) {
+// --mount flag (RUN) on line n, whose flags start at word first.
+func (f *file) flagSpan(n int, kind Kind, mount, first int) (span, bool) {
 	text, pos := f.src.logical(n)
 	ws := words(text, f.escape)
+	if len(ws) <= first {
+		return span{}, false
+	}
 	seen := 0
-	for _, w := range ws[1:] {
+	for _, w := range ws[first:] {
 		word := text[w.start:w.end]
 		if !bytes.HasPrefix(word, []byte("--")) || string(word) == "--" {
 			break

@@ -56,6 +56,8 @@ func goldenOptions(t *testing.T, dir string) Options {
 			opts.RegionArg = v
 		case "syntax":
 			opts.Syntax = SyntaxMode(v)
+		case "onbuild":
+			opts.OnBuild = OnBuildMode(v)
 		case "strict":
 			opts.Strict = v == "true"
 		case "pin":

@@ -90,14 +90,23 @@ func (p *plan) ref(r *Ref) error {
 	switch {
 	case r.Kind == KindSyntax:
 		if p.opts.Syntax != SyntaxLiteral || r.text.end == 0 {
-			r.Status = StatusKept
-			r.Note = "# syntax= cannot use build arguments: use build-args (BUILDKIT_SYNTAX) or --syntax=literal"
+			p.keep(r, "BuildKit reads # syntax= before any build argument exists, so each build pulls it upstream: "+
+				"build with $(ecrbase build-args), which passes BUILDKIT_SYNTAX=<its ECR URI>, or rewrite with --syntax=literal")
 			return nil
 		}
 		r.URI, _ = p.target(r.Text, r, Host(p.opts.Account, p.opts.Region))
 		p.edits = append(p.edits, edit{at: r.text, text: r.URI})
+	case r.OnBuild && p.opts.OnBuild == OnBuildLiteral && r.text.end != 0:
+		if p.opts.Account == "" || p.opts.Region == "" {
+			p.keep(r, "--onbuild=literal needs the account and region (--account or AWS_ACCOUNT_ID, --region)")
+			return nil
+		}
+		// The trigger runs in a later build, which has neither these build
+		// arguments nor an alias stage: only the literal URI works there.
+		r.URI, _ = p.target(r.Text, r, Host(p.opts.Account, p.opts.Region))
+		p.edits = append(p.edits, edit{at: r.text, text: r.URI})
 	case r.OnBuild:
-		p.keep(r, "ONBUILD triggers run in later builds, where these build arguments do not exist")
+		p.keep(r, "ONBUILD triggers run in later builds, where these build arguments do not exist: --onbuild=literal with the account writes the literal ECR URI")
 	case r.Kind == KindFrom && strings.Contains(refName(r.Text), "$"):
 		p.variableFrom(r)
 	case r.text.end == 0:
