@@ -33,6 +33,7 @@ func namingFlags() []cli.Flag {
 		&cli.StringFlag{Name: "account", Usage: "AWS account `ID` (for --syntax=literal and mirror)", EnvVars: append(envVar("account"), "AWS_ACCOUNT_ID")},
 		&cli.BoolFlag{Name: "strict", Usage: "fail on references that cannot be resolved", EnvVars: envVar("strict")},
 		&cli.StringFlag{Name: "syntax", Usage: "what to do with `# syntax=` images: keep or literal", Value: "keep", EnvVars: envVar("syntax")},
+		&cli.StringFlag{Name: "onbuild", Usage: "what to do with ONBUILD images: keep, or literal (the ECR URI with the account, when known)", Value: "keep", EnvVars: envVar("onbuild")},
 	}
 }
 
@@ -376,6 +377,7 @@ func options(c *cli.Context) (rewrite.Options, error) {
 		Only:       c.StringSlice("only"),
 		Strict:     c.Bool("strict"),
 		Syntax:     rewrite.SyntaxMode(c.String("syntax")),
+		OnBuild:    rewrite.OnBuildMode(c.String("onbuild")),
 	}
 	var err error
 	if opts.BuildArgs, err = pairs(c, "build-arg"); err != nil {

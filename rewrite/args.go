@@ -331,8 +331,9 @@ func (p *plan) variableFrom(r *Ref) {
 			}
 		}
 	}
-	if _, name := headToken(r.Text); name != "" {
+	if _, name := headToken(lv[len(lv)-1].text); name != "" {
 		if a := p.args[name]; a != nil && a.buildArg {
+			r.BuildArg, r.argValue = name, a.value
 			p.keep(r, "the image comes from --build-arg "+name+"; pass its ECR URI at build time (ecrbase build-args --build-arg "+name+"=...)")
 			return
 		}

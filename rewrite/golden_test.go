@@ -94,6 +94,9 @@ func report(res *Result, err error) []byte {
 		if r.OnBuild {
 			b.WriteString(" onbuild")
 		}
+		if r.BuildArg != "" {
+			fmt.Fprintf(&b, " build-arg %s=%s", r.BuildArg, r.BuildArgValue(Host(oracleAccount, oracleRegion)))
+		}
 		b.WriteString("\n")
 	}
 	for _, w := range res.Warnings {

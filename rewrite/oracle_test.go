@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -136,6 +137,31 @@ func oracleCheck(t *testing.T, dir string, data []byte, opts Options) bool {
 	}
 	if diff := cmp.Diff(wantAfter, bkAfter); diff != "" {
 		t.Errorf("%s: after the rewrite BuildKit resolves (-want +buildkit):\n%s", dir, diff)
+	}
+	// An image named by a build argument: built with the value
+	// BuildArgValue gives, BuildKit pulls it from ECR.
+	translated := maps.Clone(args)
+	var wantTranslated []string
+	for _, r := range res.Refs {
+		if r.Reference == "" || r.Kind == KindSyntax {
+			continue
+		}
+		after := r.Reference
+		if r.Status == StatusRewrite || r.BuildArg != "" {
+			after = ecrReference(t, r, oracleAccount, oracleRegion, opts.Pins[r.Reference])
+		}
+		if r.BuildArg != "" {
+			translated[r.BuildArg] = r.BuildArgValue(Host(oracleAccount, oracleRegion))
+		}
+		wantTranslated = append(wantTranslated, after)
+	}
+	if !maps.Equal(translated, args) {
+		got, err := buildkitRefs(res.Output, translated)
+		if err != nil {
+			t.Errorf("%s: BuildKit refuses the translated build arguments %v: %v", dir, translated, err)
+		} else if diff := cmp.Diff(uniq(wantTranslated), got); diff != "" {
+			t.Errorf("%s: with the build arguments translated to ECR, BuildKit resolves (-want +buildkit):\n%s", dir, diff)
+		}
 	}
 	return true
 }
