@@ -14,6 +14,7 @@ import (
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -43,7 +44,11 @@ func (r *recorder) ResolveImageConfig(_ context.Context, ref string, _ sourceres
 // stages, with no daemon, and returns the images it resolves.
 func buildkitRefs(data []byte, buildArgs map[string]string) ([]string, error) {
 	rec := &recorder{}
+	// The capabilities of a current daemon: without them BuildKit's
+	// frontend cannot convert a read-write bind mount.
+	caps := pb.Caps.CapSet(pb.Caps.All())
 	_, err := dockerfile2llb.Dockerfile2LLB(context.Background(), data, dockerfile2llb.ConvertOpt{
+		LLBCaps:      &caps,
 		Config:       dockerui.Config{BuildArgs: buildArgs},
 		MetaResolver: rec,
 		AllStages:    true,
