@@ -13,6 +13,9 @@ export DEBIAN_FRONTEND=noninteractive
 need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
+# The pre-commit hook test runs Debian's pre-commit on a git checkout.
+command -v pre-commit >/dev/null || need+=(pre-commit)
+command -v git >/dev/null || need+=(git)
 if ((${#need[@]})); then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
