@@ -38,7 +38,8 @@ func (f *file) replay(over map[string]string) (*argEnv, error) {
 	if f.opts.Region != "" {
 		placeholder[f.opts.RegionArg] = f.opts.Region
 	}
-	for name, v := range placeholder {
+	for _, name := range []string{f.opts.AccountArg, f.opts.RegionArg} {
+		v := placeholder[name]
 		if bv, ok := f.opts.BuildArgs[name]; ok {
 			v = bv
 		}

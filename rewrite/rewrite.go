@@ -29,7 +29,7 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{file: f, edited: map[string]bool{}}
+	p := &plan{file: f}
 	p.state = &state{over: map[string]string{}, froms: map[int]string{}, env: f.ecrEnv()}
 	p.stageArgs = f.redeclared()
 	if err := p.build(); err != nil {
@@ -51,8 +51,7 @@ type plan struct {
 	*file
 	edits    []edit
 	usesArgs bool
-	edited   map[string]bool // meta ARGs whose default was rewritten
-	firstArg int             // line of the first rewritten ARG default
+	firstArg int // line of the first rewritten ARG default
 	aliases  []alias
 	// state is what the FROMs resolve to with the edits of ARG-held names
 	// made so far; stageArgs are the meta ARGs each stage declares again.

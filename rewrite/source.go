@@ -155,13 +155,7 @@ func words(text []byte, escape byte) []span {
 	return out
 }
 
-// isSpace is ASCII white space. A byte of a multi-byte character (0xA0 in
-// "à") or of a Latin-1 text is never a separator, as it is not for
-// BuildKit, which splits on decoded characters.
-func isSpace(c byte) bool {
-	switch c {
-	case ' ', '\t', '\n', '\v', '\f', '\r':
-		return true
-	}
-	return false
-}
+// isSpace is white space as BuildKit's parser sees it: it converts each
+// byte to a rune, so 0x85 and 0xA0 separate words even inside a UTF-8
+// character ("à" is C3 A0) or in Latin-1 text.
+func isSpace(c byte) bool { return unicode.IsSpace(rune(c)) }

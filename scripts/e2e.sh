@@ -21,6 +21,9 @@
 #   5  Docker Hub answers 429 (or is down) while ECR has the images: mirror
 #      warns and exits 0, builds still work; an image ECR lacks: exit != 0
 #   6  pre-commit: rewrite --check exits 3, then 0 once converted
+#   7  mirror --rewrite --pin: digests written, then built
+#   8  an ARG-held name, an image given by --build-arg and a broken template:
+#      mirror --rewrite copies and rewrites the rest and exits 1; both build
 #
 # It prints a summary on stdout (figures per scenario, then "e2e: N passed,
 # N failed"), and ends only the processes it started. Run as root:
@@ -875,6 +878,44 @@ RC=0
 measure
 ((UP_GET == 0)) || fail "7: pinning an image ECR already has made $UP_GET manifest GETs upstream"
 summary "7 pin and build" 1
+
+# ---------------------------------------------------------------- 8: real-world shapes
+
+begin "8 an ARG-held name, an image given at build time, a broken template"
+SHAPES=$TMP/work/shapes
+mkdir -p "$SHAPES/runtime" "$SHAPES/custom" "$SHAPES/templates"
+printf 'ARG REPO=docker.io/e2e/shapes-runtime\nFROM $REPO:8.0\nRUN echo runtime\n' >"$SHAPES/runtime/Dockerfile"
+printf 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo custom\n' >"$SHAPES/custom/Dockerfile"
+printf '{{ set base to "e2e/shapes-runtime" }}\nFROM {{base}}\n' >"$SHAPES/templates/Dockerfile"
+seed_up e2e/shapes-runtime:8.0 >/dev/null || die "seeding e2e/shapes-runtime:8.0 upstream failed"
+seed_up e2e/shapes-base:1 >/dev/null || die "seeding e2e/shapes-base:1 upstream failed"
+RC=0
+(cd "$SHAPES" && timeout 300 "$ECRBASE" mirror --rewrite --build-arg BASE_IMAGE=e2e/shapes-base:1 "${MIRROR_ARGS[@]}" . >"$LOGS/s8.out" 2>"$LOGS/s8.err") || RC=$?
+((RC == 1)) || fail "8: mirror --rewrite with a broken template exited $RC, want 1: $(tail -n 3 "$LOGS/s8.err")"
+grep -q '^templates/Dockerfile:1: ' "$LOGS/s8.err" || fail "8: mirror --rewrite does not name templates/Dockerfile:1: $(tail -n 3 "$LOGS/s8.err")"
+grep -Fq 'ARG REPO=${AWS_ACCOUNT_ID}.dkr.ecr.${AWS_REGION}.amazonaws.com/docker-hub/e2e/shapes-runtime' "$SHAPES/runtime/Dockerfile" ||
+	fail "8: the broken template stopped the rewrite of runtime/Dockerfile: $(grep -m1 '^ARG REPO' "$SHAPES/runtime/Dockerfile")"
+[[ -n $(ecr_digest docker-hub/e2e/shapes-runtime 8.0) ]] || fail "8: docker-hub/e2e/shapes-runtime:8.0 is not in ECR"
+[[ -n $(ecr_digest docker-hub/e2e/shapes-base 1) ]] || fail "8: the image given by --build-arg, docker-hub/e2e/shapes-base:1, is not in ECR"
+mark
+built=0
+for app in runtime custom; do
+	read -ra BUILD_ARGS < <(cd "$SHAPES" && "$ECRBASE" build-args --account "$ACCOUNT" --region "$REGION" --build-arg BASE_IMAGE=e2e/shapes-base:1 "$app" 2>>"$LOGS/s8-build-args.err")
+	if [[ $app == custom && " ${BUILD_ARGS[*]} " != *" BASE_IMAGE=$ECR_HOST/docker-hub/e2e/shapes-base:1 "* ]]; then
+		fail "8: build-args does not give BASE_IMAGE as its ECR copy: ${BUILD_ARGS[*]}"
+	fi
+	if build "shapes-$app" "$SHAPES/$app" "${BUILD_ARGS[@]}"; then
+		built=$((built + 1))
+	else
+		fail "8: docker build of $app with '${BUILD_ARGS[*]}' failed: $(build_error "shapes-$app")"
+	fi
+done
+measure
+((UP_REQ == 0)) || fail "8: $UP_REQ requests reached the upstream during the builds, want none"
+RC=0
+"$ECRBASE" rewrite --check --strict "$SHAPES/runtime" >/dev/null 2>&1 || RC=$?
+((RC == 0)) || fail "8: rewrite --check --strict on the rewritten runtime/Dockerfile exited $RC, want 0"
+summary "8 real-world shapes" "$built"
 
 # ---------------------------------------------------------------- summary
 
