@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -334,6 +335,11 @@ func (p *plan) variableFrom(r *Ref) {
 	}
 	if _, name := headToken(lv[len(lv)-1].text); name != "" {
 		if a := p.args[name]; a != nil && a.buildArg {
+			if where := p.otherUse(name); where != "" {
+				// build-args must not change what that use sees.
+				p.keep(r, "the image comes from --build-arg "+name+", which "+where+"; pass the ECR URI of the image at build time yourself")
+				return
+			}
 			r.BuildArg, r.argValue = name, a.value
 			p.keep(r, "the image comes from --build-arg "+name+"; pass its ECR URI at build time (ecrbase build-args --build-arg "+name+"=...)")
 			return
@@ -504,4 +510,23 @@ func headToken(text string) (tok, name string) {
 		return "", ""
 	}
 	return text[:i], text[1:i]
+}
+
+// otherUse says where a meta ARG is used other than in an image name: an
+// ARG in a stage brings it into that stage's instructions, and FROM
+// --platform reads it. It is empty when there is no such use.
+func (p *plan) otherUse(name string) string {
+	for i, st := range p.stages {
+		if slices.Contains(p.stageArgs[i], name) {
+			return fmt.Sprintf("the stage on line %d also uses", st.Location[0].Start.Line)
+		}
+		if st.Platform != "" {
+			if res, err := p.lex.ProcessWordWithMatches(st.Platform, p.env); err == nil {
+				if _, ok := res.Matched[name]; ok {
+					return fmt.Sprintf("FROM --platform on line %d also uses", st.Location[0].Start.Line)
+				}
+			}
+		}
+	}
+	return ""
 }
