@@ -94,6 +94,7 @@ type fileConfig struct {
 	Exclude    value[[]string]
 	Only       value[[]string]
 	Syntax     value[string]
+	OnBuild    value[string]
 	Strict     value[bool]
 	BuildArgs  []pair
 	// Ignore are gitignore-style patterns relative to Dir: Dockerfiles
@@ -145,6 +146,7 @@ var topFields = []field{
 	{"exclude", func(d *decoder, n *yaml.Node) error { return d.list(n, "exclude", &d.cfg.Exclude, checkPattern) }},
 	{"only", func(d *decoder, n *yaml.Node) error { return d.list(n, "only", &d.cfg.Only, checkHost) }},
 	{"syntax", func(d *decoder, n *yaml.Node) error { return d.syntax(n) }},
+	{"onbuild", func(d *decoder, n *yaml.Node) error { return d.onbuild(n) }},
 	{"strict", func(d *decoder, n *yaml.Node) error { return d.boolean(n, "strict", &d.cfg.Strict) }},
 	{"build_args", func(d *decoder, n *yaml.Node) error { return d.pairs(n, "build_args", &d.cfg.BuildArgs, checkBuildArg) }},
 	{"ignore", func(d *decoder, n *yaml.Node) error {
@@ -588,6 +590,16 @@ func (d *decoder) syntax(n *yaml.Node) error {
 	return d.str(n, "syntax", &d.cfg.Syntax, func(s string) error {
 		switch rewrite.SyntaxMode(s) {
 		case rewrite.SyntaxKeep, rewrite.SyntaxLiteral:
+			return nil
+		}
+		return fmt.Errorf("%q: want keep or literal", s)
+	})
+}
+
+func (d *decoder) onbuild(n *yaml.Node) error {
+	return d.str(n, "onbuild", &d.cfg.OnBuild, func(s string) error {
+		switch rewrite.OnBuildMode(s) {
+		case rewrite.OnBuildKeep, rewrite.OnBuildLiteral:
 			return nil
 		}
 		return fmt.Errorf("%q: want keep or literal", s)
@@ -1104,6 +1116,8 @@ func applyConfig(c *cli.Context, opts *rewrite.Options) error {
 	opts.Only, _ = r.list("only", cfg.Only)
 	syntax, _ := r.str("syntax", cfg.Syntax, string(rewrite.SyntaxKeep))
 	opts.Syntax = rewrite.SyntaxMode(syntax)
+	onbuild, _ := r.str("onbuild", cfg.OnBuild, string(rewrite.OnBuildKeep))
+	opts.OnBuild = rewrite.OnBuildMode(onbuild)
 	opts.Strict, _ = r.boolean("strict", cfg.Strict, false)
 	opts.BuildArgs, _ = r.pairs("build-arg", opts.BuildArgs, cfg.BuildArgs, nil)
 	return nil

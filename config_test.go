@@ -190,6 +190,12 @@ func TestConfigPrecedence(t *testing.T) {
 			want:    [4]string{"keep", "literal", "keep", "literal"},
 		},
 		{
+			setting: "onbuild",
+			layer:   layer{"onbuild: literal", [2]string{"ECRBASE_ONBUILD", "keep"}, []string{"--onbuild", "literal"}},
+			get:     func(o rewrite.Options, _ ecr.Options) string { return string(o.OnBuild) },
+			want:    [4]string{"keep", "literal", "keep", "literal"},
+		},
+		{
 			setting: "strict",
 			layer:   layer{"strict: true", [2]string{"ECRBASE_STRICT", "false"}, []string{"--strict"}},
 			get:     func(o rewrite.Options, _ ecr.Options) string { return fmt.Sprint(o.Strict) },
@@ -663,6 +669,7 @@ prefixes[quay.io]            quay-mirror  flag --prefix
 exclude                      -            default
 only                         -            default
 syntax                       keep         default
+onbuild                      keep         default
 strict                       true         flag --strict
 build_args                   -            default
 platforms                    linux/amd64  .ecrbase.yaml:6
@@ -691,6 +698,7 @@ repository.lifecycle_policy  policy.json  .ecrbase.yaml:9
 		{Name: "exclude", Value: []any{}, source: source{Kind: "default"}},
 		{Name: "only", Value: []any{}, source: source{Kind: "default"}},
 		{Name: "syntax", Value: "keep", source: source{Kind: "default"}},
+		{Name: "onbuild", Value: "keep", source: source{Kind: "default"}},
 		{Name: "strict", Value: true, source: source{Kind: "flag", Flag: "--strict"}},
 		{Name: "build_args", Value: map[string]any{}, source: source{Kind: "default"}},
 		{Name: "platforms", Value: []any{"linux/amd64"}, source: source{Kind: "file", File: ".ecrbase.yaml", Line: 6}},
