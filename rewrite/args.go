@@ -188,7 +188,13 @@ func (p *plan) levels(r *Ref) ([]level, []string) {
 	if r.text.end != 0 {
 		at = r.text.start
 	}
-	out := []level{{text: r.Text, at: at, full: r.Text}}
+	text := r.Text
+	if len(text) >= 2 && text[0] == '"' && text[len(text)-1] == '"' && !strings.ContainsAny(text[1:len(text)-1], "\"'\\`") {
+		// FROM "$REPO:8.0": the quotes go when BuildKit expands it; the
+		// FROM cannot be edited in place, the ARGs behind it can.
+		text, at = text[1:len(text)-1], -1
+	}
+	out := []level{{text: text, at: at, full: text}}
 	var why []string
 	for range 16 {
 		cur := out[len(out)-1]
