@@ -254,13 +254,18 @@ func (p *plan) resolve(s *state, i int) (string, error) {
 	return v, err
 }
 
-// exact reports whether v, what a FROM resolves to, is r's image in ECR.
-func exact(v string, r *Ref) bool {
+// exact reports whether v, what a FROM resolves to, is r's image in ECR,
+// with the digest --pin adds or without it.
+func (p *plan) exact(v string, r *Ref) bool {
 	named, err := reference.ParseNormalizedNamed(v)
 	if err != nil || !IsECRHost(reference.Domain(named)) || reference.Path(named) != r.Repository {
 		return false
 	}
-	return namedSuffix(reference.TagNameOnly(named)) == namedSuffix(r.named)
+	got, want := namedSuffix(reference.TagNameOnly(named)), namedSuffix(r.named)
+	if d := p.opts.Pins[r.Reference]; d != "" && !strings.Contains(want, "@") && got == want+"@"+d {
+		return true
+	}
+	return got == want
 }
 
 // fromRef is the reference of the FROM of stage i.
@@ -286,7 +291,7 @@ func (p *plan) check(cur, next *state) string {
 		}
 		if after != before {
 			r := p.fromRef(i)
-			if r == nil || r.Status != StatusRewrite || !exact(after, r) {
+			if r == nil || r.Status != StatusRewrite || !p.exact(after, r) {
 				return fmt.Sprintf("the FROM on line %d would resolve to %s", st.Location[0].Start.Line, after)
 			}
 		}
@@ -323,10 +328,11 @@ func (p *plan) check(cur, next *state) string {
 // of the ARGs it changes, is made.
 func (p *plan) variableFrom(r *Ref) {
 	host := argHost(p.opts.AccountArg, p.opts.RegionArg)
-	if v, err := p.resolve(p.state, r.stage); err == nil && exact(v, r) {
+	if v, err := p.resolve(p.state, r.stage); err == nil && p.exact(v, r) {
 		// An edit made for an earlier FROM covers this one.
 		r.URI = host + "/" + r.Repository + splitSuffix(r.expanded)
 		p.usesArgs = true
+		p.pin(r)
 		return
 	}
 	lv, why := p.levels(r)
@@ -429,7 +435,7 @@ func (p *plan) tryHead(r *Ref, l level, insert bool, host string) (string, bool)
 		return "", false
 	}
 	next.env = env
-	if v, err := p.resolve(next, r.stage); err != nil || !exact(v, r) {
+	if v, err := p.resolve(next, r.stage); err != nil || !p.exact(v, r) {
 		return where + ": the edit would not resolve to " + r.Repository, false
 	}
 	if bad := p.check(p.state, next); bad != "" {
@@ -442,7 +448,20 @@ func (p *plan) tryHead(r *Ref, l level, insert bool, host string) (string, bool)
 	}
 	r.URI = uri
 	p.usesArgs = true
+	p.pin(r)
 	return "", true
+}
+
+// pin adds the digest a mirror resolved (--pin) to a FROM pointed at ECR
+// through its ARGs, at the end of the FROM where the tag is: the ARG
+// default names the repository only.
+func (p *plan) pin(r *Ref) {
+	d := p.opts.Pins[r.Reference]
+	if d == "" || strings.Contains(r.URI, "@") || strings.Contains(r.Text, "@") || r.text.end == 0 {
+		return
+	}
+	p.edits = append(p.edits, edit{at: span{r.text.end, r.text.end}, text: "@" + d})
+	r.URI += "@" + d
 }
 
 // splitSuffix is the ":tag@digest" of a reference without variables.
