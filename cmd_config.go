@@ -137,6 +137,7 @@ func configSettings(c *cli.Context, cfg *fileConfig) ([]setting, error) {
 	list("exclude", "exclude", cfg.Exclude)
 	list("only", "only", cfg.Only)
 	str("syntax", "syntax", cfg.Syntax, string(rewrite.SyntaxKeep))
+	str("onbuild", "onbuild", cfg.OnBuild, string(rewrite.OnBuildKeep))
 	b, s := r.boolean("strict", cfg.Strict, false)
 	add("strict", b, s)
 	if err := pairs("build_args", "build-arg", cfg.BuildArgs, nil); err != nil {

@@ -80,7 +80,7 @@ func mirrorAction(c *cli.Context) error {
 			return err
 		}
 	}
-	images, failedFiles := mirrorImages(c, files, opts)
+	images, good, failedFiles := mirrorImages(c, files, opts)
 	for _, ref := range c.StringSlice("image") {
 		src, repo, err := rewrite.Image(ref, opts.Prefixes)
 		if err != nil {
@@ -113,11 +113,8 @@ func mirrorAction(c *cli.Context) error {
 	if report.DryRun && report.Failed > 0 {
 		return cli.Exit(fmt.Sprintf("the plan has %d image(s) that would fail", report.Failed), exitError)
 	}
-	if failedFiles != nil {
+	if !c.Bool("rewrite") || c.Bool("dry-run") || len(good) == 0 {
 		return failedFiles
-	}
-	if !c.Bool("rewrite") || c.Bool("dry-run") || len(files) == 0 {
-		return nil
 	}
 	if opts.Region == "" {
 		opts.Region = report.Region
@@ -130,15 +127,20 @@ func mirrorAction(c *cli.Context) error {
 			}
 		}
 	}
-	return rewriteFiles(c, files, opts)
+	// A Dockerfile that could not be read or parsed was reported and
+	// stops no other: the others are rewritten, and the status is still 1.
+	if err := rewriteFiles(c, good, opts); err != nil {
+		return err
+	}
+	return failedFiles
 }
 
 // mirrorImages finds the images of each Dockerfile, deduplicated across
-// files. A file that fails is reported; the others still count.
-func mirrorImages(c *cli.Context, files []string, opts rewrite.Options) ([]ecr.Image, error) {
-	var images []ecr.Image
+// files. A file that fails is reported; the others still count, and are
+// returned as good.
+func mirrorImages(c *cli.Context, files []string, opts rewrite.Options) (images []ecr.Image, good []string, err error) {
 	if len(files) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
 		for _, r := range res.Refs {
@@ -146,9 +148,10 @@ func mirrorImages(c *cli.Context, files []string, opts rewrite.Options) ([]ecr.I
 				images = addImage(images, ecr.Image{Source: r.Upstream, Repository: r.Repository})
 			}
 		}
+		good = append(good, name)
 		return nil
 	})
-	return images, failed
+	return images, good, failed
 }
 
 func addImage(images []ecr.Image, img ecr.Image) []ecr.Image {
@@ -297,43 +300,68 @@ func buildArgsAction(c *cli.Context) error {
 		return cli.Exit("resolving the ECR account and region: "+oneLine(err), exitError)
 	}
 	args := [][2]string{{opts.AccountArg, target.Account}, {opts.RegionArg, target.Region}}
+	found, err := scanBuildArgs(c, opts, target.Registry)
+	if err != nil {
+		return err
+	}
 	// The build arguments images were resolved with (--build-arg and the
 	// file's build_args) go to docker build too, so it pulls what was
-	// mirrored.
+	// mirrored; one that names an image names its ECR copy instead.
 	for _, k := range slices.Sorted(maps.Keys(opts.BuildArgs)) {
-		if k != opts.AccountArg && k != opts.RegionArg {
-			args = append(args, [2]string{k, opts.BuildArgs[k]})
+		if k == opts.AccountArg || k == opts.RegionArg {
+			continue
 		}
+		v := opts.BuildArgs[k]
+		if ecrValue, ok := found.images[k]; ok {
+			v = ecrValue
+		}
+		args = append(args, [2]string{k, v})
 	}
-	if syntax, err := keptSyntax(c, opts); err != nil {
-		return err
-	} else if syntax != "" {
-		args = append(args, [2]string{"BUILDKIT_SYNTAX", target.Registry + syntax})
+	if found.syntax != "" {
+		args = append(args, [2]string{"BUILDKIT_SYNTAX", target.Registry + found.syntax})
 	}
 	return printBuildArgs(c.App.Writer, format, args)
 }
 
-// keptSyntax returns the ECR repository and tag of a # syntax= image left
-// as written in the Dockerfiles named (or found in "."), if any.
-func keptSyntax(c *cli.Context, opts rewrite.Options) (string, error) {
+// builtWith is what the Dockerfiles need from docker build: the ECR
+// repository and tag of a # syntax= image left as written, and the ECR
+// values of build arguments that name images.
+type builtWith struct {
+	syntax string
+	images map[string]string
+}
+
+// scanBuildArgs reads the Dockerfiles named (or found in ".") for what
+// build-args must translate to ECR on registry host.
+func scanBuildArgs(c *cli.Context, opts rewrite.Options, host string) (builtWith, error) {
+	out := builtWith{images: map[string]string{}}
 	paths := c.Args().Slice()
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	files, err := rewrite.Discover(paths)
-	if err != nil || len(files) == 0 {
-		return "", nil // no Dockerfile: account and region alone
+	ig, err := ignores(c)
+	if err != nil {
+		return out, err
 	}
-	var syntax string
+	files, err := rewrite.DiscoverIgnoring(paths, ig)
+	if err != nil || len(files) == 0 {
+		return out, nil // no Dockerfile: account and region alone
+	}
 	failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
 		for _, r := range res.Refs {
 			if r.Kind == rewrite.KindSyntax && r.Status == rewrite.StatusKept && r.Repository != "" {
-				syntax = r.Target("")
+				out.syntax = r.Target("")
+			}
+			if v := r.BuildArgValue(host); v != "" {
+				if prev, ok := out.images[r.BuildArg]; ok && prev != v {
+					return &rewrite.Error{File: r.File, Line: r.Line, Err: fmt.Errorf("--build-arg %s names %s here and %s elsewhere: one value cannot serve both", r.BuildArg, v, prev)}
+				}
+				out.images[r.BuildArg] = v
 			}
 		}
 		return nil
 	})
-	return syntax, failed
+	return out, failed
 }
 
 func printBuildArgs(w io.Writer, format string, args [][2]string) error {

@@ -28,12 +28,14 @@ func namingFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "prefix", Usage: "ECR repository prefix for a registry, `REGISTRY=PREFIX` (docker.io=docker-hub)", EnvVars: envVar("prefix")},
 		&cli.StringSliceFlag{Name: "exclude", Usage: "leave references matching `PATTERN` alone (path.Match on the reference or name)", EnvVars: envVar("exclude")},
 		&cli.StringSliceFlag{Name: "only", Usage: "rewrite only references from `REGISTRY`", EnvVars: envVar("only")},
+		&cli.StringSliceFlag{Name: "ignore", Usage: "skip Dockerfiles matching the gitignore-style `PATTERN` when searching directories (with ignore: in .ecrbase.yaml)", EnvVars: envVar("ignore")},
 		&cli.StringFlag{Name: "account-arg", Usage: "build argument `NAME` holding the AWS account", Value: "AWS_ACCOUNT_ID", EnvVars: envVar("account-arg")},
 		&cli.StringFlag{Name: "region-arg", Usage: "build argument `NAME` holding the AWS region", Value: "AWS_REGION", EnvVars: envVar("region-arg")},
 		&cli.StringFlag{Name: "region", Usage: "AWS `REGION`: where mirrors live, and the default written for the region argument (else .ecrbase.yaml, else AWS_REGION)", EnvVars: envVar("region")},
 		&cli.StringFlag{Name: "account", Usage: "AWS account `ID` (for --syntax=literal and mirror)", EnvVars: append(envVar("account"), "AWS_ACCOUNT_ID")},
 		&cli.BoolFlag{Name: "strict", Usage: "fail on references that cannot be resolved", EnvVars: envVar("strict")},
 		&cli.StringFlag{Name: "syntax", Usage: "what to do with # syntax= images: `keep|literal`", Value: "keep", EnvVars: envVar("syntax")},
+		&cli.StringFlag{Name: "onbuild", Usage: "what to do with ONBUILD images: `keep|literal` (literal writes the ECR URI with the account, when known)", Value: "keep", EnvVars: envVar("onbuild")},
 	}
 }
 
@@ -87,8 +89,11 @@ func rewriteCommand() *cli.Command {
 		Description: `With one file, the result goes to stdout. --write changes files in place
 	(atomically, keeping mode, owner and group; read-only files need --force,
 	hard-linked ones are refused), --diff prints a unified diff, and --check
-	lists the files that would change and exits 3: the pre-commit hook.
-	--check never reads AWS configuration or touches the network.
+	lists every pull that does not go to ECR ("file:line image why") and exits
+	3 when a file can still be rewritten: the pre-commit hook. With --strict,
+	--check also exits 3 for pulls the rewrite leaves upstream (kept,
+	unresolved, # syntax=). --check never reads AWS configuration or touches
+	the network.
 
 	Examples:
 	   ecrbase rewrite Dockerfile
@@ -119,15 +124,21 @@ func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
 	if !write && !diff && !check && (len(files) > 1 || isDir(c.Args().First())) {
 		return usageError("%d Dockerfiles: choose --write, --diff or --check", len(files))
 	}
-	changed := 0
+	strict := opts.Strict
+	if check {
+		// --check --strict lists what cannot be resolved with the rest of
+		// what stays upstream, rather than failing on it.
+		opts.Strict = false
+	}
+	changed, upstream := 0, 0
 	failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
 		if res.Changed {
 			changed++
 		}
 		switch {
 		case check || diff:
-			if check && res.Changed {
-				fmt.Fprintln(c.App.Writer, name)
+			if check {
+				upstream += listUpstream(c.App.Writer, res)
 			}
 			if diff {
 				return rewrite.Diff(c.App.Writer, name, data, res.Output)
@@ -148,10 +159,41 @@ func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
 	if failed != nil {
 		return failed
 	}
+	var why []string
 	if check && changed > 0 {
-		return cli.Exit(fmt.Sprintf("%d file(s) do not pull from ECR yet: %s", changed, fixHint()), exitChanges)
+		why = append(why, fmt.Sprintf("%d file(s) do not pull from ECR yet: %s", changed, fixHint()))
+	}
+	if check && strict && upstream > 0 {
+		why = append(why, fmt.Sprintf("%d pull(s) stay upstream after the rewrite (--strict)", upstream))
+	}
+	if len(why) > 0 {
+		return cli.Exit(strings.Join(why, "; "), exitChanges)
 	}
 	return nil
+}
+
+// listUpstream prints, for --check, each pull of a Dockerfile that does not
+// go to ECR, as "file:line image why", and returns how many of them the
+// rewrite leaves upstream (kept, unresolved, a # syntax= frontend).
+func listUpstream(w io.Writer, res *rewrite.Result) int {
+	left := 0
+	for _, r := range res.Refs {
+		var why string
+		switch r.Status {
+		case rewrite.StatusRewrite:
+			if r.URI == "" {
+				continue
+			}
+			why = "not pulled from ECR yet: " + fixHint()
+		case rewrite.StatusKept, rewrite.StatusUnresolved:
+			why = r.Note
+			left++
+		default:
+			continue
+		}
+		fmt.Fprintf(w, "%s:%d %s %s\n", r.File, r.Line, r.Text, why)
+	}
+	return left
 }
 
 const stdinName = "-"
@@ -200,7 +242,11 @@ func dockerfiles(c *cli.Context) ([]string, error) {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	files, err := rewrite.Discover(paths)
+	ig, err := ignores(c)
+	if err != nil {
+		return nil, err
+	}
+	files, err := rewrite.DiscoverIgnoring(paths, ig)
 	if err != nil {
 		return nil, cli.Exit(err.Error(), exitError)
 	}
@@ -208,6 +254,25 @@ func dockerfiles(c *cli.Context) ([]string, error) {
 		return nil, cli.Exit("no Dockerfile or compose file found in "+strings.Join(paths, " "), exitError)
 	}
 	return files, nil
+}
+
+// ignores are the patterns of --ignore (relative to the working
+// directory) and of ignore: in .ecrbase.yaml (relative to that file).
+func ignores(c *cli.Context) (*rewrite.Ignore, error) {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	ig := &rewrite.Ignore{}
+	if cfg.Ignore.set() {
+		if err := ig.Add(cfg.Dir, cfg.Ignore.V...); err != nil {
+			return nil, err
+		}
+	}
+	if err := ig.Add(".", c.StringSlice("ignore")...); err != nil {
+		return nil, usageError("--ignore: %v", err)
+	}
+	return ig, nil
 }
 
 // eachDockerfile reads and rewrites the files on every core (the work is
@@ -358,6 +423,7 @@ func options(c *cli.Context) (rewrite.Options, error) {
 		Only:       c.StringSlice("only"),
 		Strict:     c.Bool("strict"),
 		Syntax:     rewrite.SyntaxMode(c.String("syntax")),
+		OnBuild:    rewrite.OnBuildMode(c.String("onbuild")),
 	}
 	var err error
 	if opts.BuildArgs, err = pairs(c, "build-arg"); err != nil {

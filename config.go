@@ -83,8 +83,9 @@ func (e *configError) Is(target error) bool { return target != nil && target == 
 // in the file. The zero value, for no file, sets nothing.
 type fileConfig struct {
 	// Path names the file in messages: as given to --config, else relative
-	// to the working directory.
+	// to the working directory. Dir is its directory, absolute.
 	Path string
+	Dir  string
 
 	AccountArg value[string]
 	RegionArg  value[string]
@@ -93,8 +94,12 @@ type fileConfig struct {
 	Exclude    value[[]string]
 	Only       value[[]string]
 	Syntax     value[string]
+	OnBuild    value[string]
 	Strict     value[bool]
 	BuildArgs  []pair
+	// Ignore are gitignore-style patterns relative to Dir: Dockerfiles
+	// that discovery skips.
+	Ignore value[[]string]
 
 	Platforms          value[[]string]
 	RegistryMirrors    []pair
@@ -141,8 +146,12 @@ var topFields = []field{
 	{"exclude", func(d *decoder, n *yaml.Node) error { return d.list(n, "exclude", &d.cfg.Exclude, checkPattern) }},
 	{"only", func(d *decoder, n *yaml.Node) error { return d.list(n, "only", &d.cfg.Only, checkHost) }},
 	{"syntax", func(d *decoder, n *yaml.Node) error { return d.syntax(n) }},
+	{"onbuild", func(d *decoder, n *yaml.Node) error { return d.onbuild(n) }},
 	{"strict", func(d *decoder, n *yaml.Node) error { return d.boolean(n, "strict", &d.cfg.Strict) }},
 	{"build_args", func(d *decoder, n *yaml.Node) error { return d.pairs(n, "build_args", &d.cfg.BuildArgs, checkBuildArg) }},
+	{"ignore", func(d *decoder, n *yaml.Node) error {
+		return d.list(n, "ignore", &d.cfg.Ignore, rewrite.CheckIgnorePattern)
+	}},
 	{"platforms", func(d *decoder, n *yaml.Node) error { return d.list(n, "platforms", &d.cfg.Platforms, checkPlatform) }},
 	{"registry_mirrors", func(d *decoder, n *yaml.Node) error {
 		return d.pairs(n, "registry_mirrors", &d.cfg.RegistryMirrors, checkMirror)
@@ -304,7 +313,7 @@ var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(
 // parseConfig parses a configuration file. name is how messages name it;
 // dir is its directory, against which relative paths in it resolve.
 func parseConfig(name, dir string, data []byte) (*fileConfig, error) {
-	d := &decoder{cfg: &fileConfig{Path: name}, dir: dir}
+	d := &decoder{cfg: &fileConfig{Path: name, Dir: dir}, dir: dir}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -584,6 +593,16 @@ func (d *decoder) syntax(n *yaml.Node) error {
 	return d.str(n, "syntax", &d.cfg.Syntax, func(s string) error {
 		switch rewrite.SyntaxMode(s) {
 		case rewrite.SyntaxKeep, rewrite.SyntaxLiteral:
+			return nil
+		}
+		return fmt.Errorf("%q: want keep or literal", s)
+	})
+}
+
+func (d *decoder) onbuild(n *yaml.Node) error {
+	return d.str(n, "onbuild", &d.cfg.OnBuild, func(s string) error {
+		switch rewrite.OnBuildMode(s) {
+		case rewrite.OnBuildKeep, rewrite.OnBuildLiteral:
 			return nil
 		}
 		return fmt.Errorf("%q: want keep or literal", s)
@@ -1101,6 +1120,8 @@ func applyConfig(c *cli.Context, opts *rewrite.Options) error {
 	opts.Only, _ = r.list("only", cfg.Only)
 	syntax, _ := r.str("syntax", cfg.Syntax, string(rewrite.SyntaxKeep))
 	opts.Syntax = rewrite.SyntaxMode(syntax)
+	onbuild, _ := r.str("onbuild", cfg.OnBuild, string(rewrite.OnBuildKeep))
+	opts.OnBuild = rewrite.OnBuildMode(onbuild)
 	opts.Strict, _ = r.boolean("strict", cfg.Strict, false)
 	opts.BuildArgs, _ = r.pairs("build-arg", opts.BuildArgs, cfg.BuildArgs, nil)
 	return nil

@@ -99,8 +99,8 @@ func TestCheck(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "README.md"), "FROM nothing", 0o644)
 
 	code, out, errOut := ecrbase(t, "", "rewrite", "--check", dir)
-	if code != exitChanges || out != todo+"\n" {
-		t.Fatalf("rewrite --check = %d, %q (stderr %q), want 3, %q", code, out, errOut, todo+"\n")
+	if want := todo + ":1 python:3.7 not pulled from ECR yet: run ecrbase rewrite -w\n"; code != exitChanges || out != want {
+		t.Fatalf("rewrite --check = %d, %q (stderr %q), want 3, %q", code, out, errOut, want)
 	}
 	if !strings.Contains(errOut, "rewrite -w") {
 		t.Errorf("--check stderr %q does not say how to fix it", errOut)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -531,4 +532,79 @@ func TestHooksOnExamples(t *testing.T) {
 		t.Chdir(repo)
 		checkHooks(t, hooks, files, want)
 	})
+}
+
+// TestPreCommitCheckARGHeldName runs Debian's pre-commit with this checkout
+// as the hook repository: ecrbase-check fails on an image name held in an
+// ARG, and passes once rewrite -w has pointed the ARG at ECR.
+func TestPreCommitCheckARGHeldName(t *testing.T) {
+	for _, tool := range []string{"pre-commit", "git", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is not installed; .ci/run installs it", tool)
+			}
+			t.Skipf("%s is not installed (apt-get install pre-commit git)", tool)
+		}
+	}
+	isolate(t)
+	run := func(dir string, env []string, name string, args ...string) (string, error) {
+		cmd := exec.Command(name, args...)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	git := func(dir string, args ...string) {
+		t.Helper()
+		if out, err := run(dir, nil, "git", append([]string{"-c", "user.name=test", "-c", "user.email=test@example.invalid"}, args...)...); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	// The hook repository: this checkout's files as they are now.
+	hook := t.TempDir()
+	out, err := run(".", nil, "git", "ls-files", "-z")
+	if err != nil {
+		t.Fatalf("git ls-files: %v\n%s", err, out)
+	}
+	for _, f := range strings.Split(strings.TrimRight(out, "\x00"), "\x00") {
+		data, err := os.ReadFile(f)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // deleted in the work tree
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(hook, f), string(data), 0o644)
+	}
+	git(hook, "init", "-q")
+	git(hook, "add", "-A")
+	git(hook, "commit", "-q", "-m", "hook")
+	rev, err := run(hook, nil, "git", "rev-parse", "HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	app := t.TempDir()
+	writeFile(t, filepath.Join(app, "Dockerfile"), "ARG REPO=mcr.microsoft.com/dotnet/runtime-deps\nFROM $REPO:8.0-bookworm-slim\n", 0o644)
+	writeFile(t, filepath.Join(app, ".pre-commit-config.yaml"), fmt.Sprintf("repos:\n  - repo: %s\n    rev: %s\n    hooks:\n      - id: ecrbase-check\n", hook, strings.TrimSpace(rev)), 0o644)
+	git(app, "init", "-q")
+	git(app, "add", "-A")
+
+	// pre-commit builds the hook with go install; the modules come from
+	// this machine's cache, not the network.
+	modcache, err := run(".", nil, "go", "env", "GOMODCACHE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PRE_COMMIT_HOME=" + t.TempDir(), "GOMODCACHE=" + strings.TrimSpace(modcache), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOTOOLCHAIN=local"}
+	out, err = run(app, env, "pre-commit", "run", "--all-files")
+	if err == nil || !strings.Contains(out, "exit code: 3") || !strings.Contains(out, "Dockerfile:2 $REPO:8.0-bookworm-slim not pulled from ECR yet") {
+		t.Fatalf("pre-commit run on an ARG-held name: %v, want a failure with exit code 3 naming Dockerfile:2\n%s", err, out)
+	}
+	t.Chdir(app)
+	if code, _, errOut := ecrbase(t, "", "rewrite", "-w", "--region", "eu-west-1", "."); code != exitOK {
+		t.Fatalf("rewrite -w = %d, stderr %q", code, errOut)
+	}
+	git(app, "add", "-A")
+	if out, err := run(app, env, "pre-commit", "run", "--all-files"); err != nil || !strings.Contains(out, "Passed") {
+		t.Errorf("pre-commit run after rewrite -w: %v, want it to pass\n%s", err, out)
+	}
 }

@@ -24,7 +24,8 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Sentinel errors, matched with errors.Is.
 var (
-	// ErrBinary: the input holds NUL bytes or is not UTF-8 text.
+	// ErrBinary: the input holds NUL bytes. Text need not be UTF-8, as
+	// BuildKit does not require it.
 	ErrBinary = errors.New("binary file, not a Dockerfile")
 	// ErrEmpty: the input has no instructions at all.
 	ErrEmpty = errors.New("empty Dockerfile: no instructions")

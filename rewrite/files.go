@@ -38,6 +38,12 @@ var skipDirs = map[string]bool{".git": true, "vendor": true, "node_modules": tru
 // The result is sorted within each directory and has no duplicates. A path
 // that cannot be read is kept, so that reading it reports why.
 func Discover(paths []string) ([]string, error) {
+	return DiscoverIgnoring(paths, nil)
+}
+
+// DiscoverIgnoring is Discover, skipping in directory searches the files
+// and directories ig matches. A file named in paths is always taken.
+func DiscoverIgnoring(paths []string, ig *Ignore) ([]string, error) {
 	var out []string
 	for _, p := range paths {
 		if p == "-" {
@@ -61,7 +67,7 @@ func Discover(paths []string) ([]string, error) {
 				return err
 			}
 			if d.IsDir() {
-				if path != root && skipDirs[d.Name()] {
+				if path != root && (skipDirs[d.Name()] || ig.Match(path, true)) {
 					return filepath.SkipDir
 				}
 				return nil
@@ -70,7 +76,7 @@ func Discover(paths []string) ([]string, error) {
 			// it (or says why not), and reading a FIFO or a device says it
 			// is not a regular file, so no Dockerfile is skipped silently.
 			// Links to directories are not descended, as with find and git.
-			if IsDockerfile(d.Name()) || IsComposeFile(d.Name()) {
+			if (IsDockerfile(d.Name()) || IsComposeFile(d.Name())) && !ig.Match(path, false) {
 				out = append(out, path)
 			}
 			return nil

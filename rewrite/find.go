@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
@@ -42,6 +42,13 @@ type file struct {
 	named  map[string]int // the first stage of each name
 	env    *env
 	args   map[string]*metaArg // meta ARGs by name, last declaration wins
+	// auto are the automatic platform arguments, metaCmds the meta ARG
+	// instructions and declared how often each name is declared: replay
+	// evaluates them again with other defaults.
+	auto     [][2]string
+	metaCmds []instructions.ArgCommand
+	declared map[string]int
+	ecr      *argEnv // the meta ARGs with the account and region set; see ecrEnv
 	// firstLine is the line of the first instruction, where the ARG block
 	// goes.
 	firstLine int
@@ -62,6 +69,10 @@ type metaArg struct {
 	defSpan  span // bytes of the default in the file; end 0 when none
 	// missing are the variables without a value that the default used.
 	missing map[string]struct{}
+	// external says where the value comes from when the file does not
+	// decide it (--build-arg, the build platform), directly or through the
+	// default of an ARG it uses; empty otherwise.
+	external string
 }
 
 // indexRef is a numeric stage index in --from, located in the file.
@@ -82,7 +93,9 @@ func analyze(name string, data []byte, opts Options) (*file, error) {
 		return nil, err
 	}
 	f := &file{name: name, opts: opts, nodes: map[int]*parser.Node{}, args: map[string]*metaArg{}}
-	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
+	// BuildKit reads bytes, not UTF-8: a Latin-1 comment is fine and its
+	// bytes are kept. A NUL byte is never in a Dockerfile.
+	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, &Error{File: name, Err: ErrBinary}
 	}
 	if len(bytes.TrimSpace(bytes.TrimPrefix(data, bom))) == 0 {
@@ -164,12 +177,16 @@ func (f *file) metaArgs(cmds []instructions.ArgCommand) error {
 			v = o
 		}
 		f.env.set(kv[0], v)
+		f.auto = append(f.auto, [2]string{kv[0], v})
 	}
+	f.metaCmds = cmds
+	f.declared = map[string]int{}
 	for _, cmd := range cmds {
 		line := cmd.Location()[0].Start.Line
 		defs := f.argDefaults(line)
 		for _, kv := range cmd.Args {
 			a := &metaArg{line: line}
+			f.declared[kv.Key]++
 			if kv.Value != nil {
 				a.def = *kv.Value
 				if at, ok := defs[kv.Key]; ok {
@@ -179,12 +196,14 @@ func (f *file) metaArgs(cmds []instructions.ArgCommand) error {
 			}
 			if v, ok := f.opts.BuildArgs[kv.Key]; ok {
 				a.value, a.set, a.buildArg = v, true, true
+				a.external = "--build-arg " + kv.Key
 			} else if kv.Value != nil {
 				v, missing, err := f.expand(*kv.Value)
 				if err != nil {
 					return f.errorf(line, "expanding ARG %s: %v", kv.Key, err)
 				}
 				a.value, a.set, a.missing = v, true, missing
+				a.external = f.external(*kv.Value)
 			}
 			if a.set {
 				f.env.set(kv.Key, a.value)
@@ -221,6 +240,31 @@ func (f *file) expand(word string) (string, map[string]struct{}, error) {
 		}
 	}
 	return res.Result, missing, nil
+}
+
+// external says where a value that word uses comes from when the file
+// does not decide it: "--build-arg NAME" or "the build platform (NAME)";
+// empty when the file decides every value. Such a value belongs to the
+// build, so the rewrite never writes it into the file.
+func (f *file) external(word string) string {
+	if !strings.ContainsRune(word, '$') {
+		return ""
+	}
+	res, err := f.lex.ProcessWordWithMatches(word, f.env)
+	if err != nil {
+		return ""
+	}
+	keys := slices.Sorted(maps.Keys(res.Matched))
+	for _, k := range keys {
+		a := f.args[k]
+		if a != nil && a.external != "" {
+			return a.external
+		}
+		if (a == nil || a.def == "") && slices.ContainsFunc(f.auto, func(kv [2]string) bool { return kv[0] == k }) {
+			return "the build platform (" + k + ")"
+		}
+	}
+	return ""
 }
 
 // argDefaults locates the default values of the ARG instruction on line n.
@@ -295,7 +339,7 @@ func (f *file) syntax(data []byte) error {
 func (f *file) stage(i int) error {
 	st := f.stages[i]
 	line := st.Location[0].Start.Line
-	r := Ref{File: f.name, Line: line, Kind: KindFrom, Text: st.BaseName, stage: i}
+	r := Ref{File: f.name, Line: line, Kind: KindFrom, Text: st.BaseName, stage: i, expanded: st.BaseName}
 	if n := f.nodes[line]; n != nil && n.Next != nil {
 		r.text = f.fromSpan(line, n.Next.Value)
 	}
@@ -303,6 +347,7 @@ func (f *file) stage(i int) error {
 	if err != nil {
 		return f.errorf(line, "expanding %q: %v", st.BaseName, err)
 	}
+	r.expanded = expanded
 	lower := strings.ToLower(expanded)
 	switch {
 	case lower == "scratch":
@@ -310,7 +355,6 @@ func (f *file) stage(i int) error {
 	case lower != "" && f.stageNamed(lower) >= 0 && f.stageNamed(lower) < i:
 		r.Status = StatusStage
 	default:
-		r.arg = wholeVar(st.BaseName)
 		if err := f.image(&r, expanded, unmatched); err != nil {
 			return err
 		}
@@ -370,10 +414,12 @@ func (f *file) parseErrorAt(line int, err error) error {
 // anything else is an image; variables are refused.
 func (f *file) from(i, line int, kind Kind, value string, mount int, onbuild bool) error {
 	r := Ref{File: f.name, Line: line, Kind: kind, Text: value, stage: i, OnBuild: onbuild}
-	at, located := span{}, false
-	if !onbuild {
-		at, located = f.flagSpan(line, kind, mount)
+	// In an ONBUILD trigger the flags follow ONBUILD and the instruction.
+	first := 1
+	if onbuild {
+		first = 2
 	}
+	at, located := f.flagSpan(line, kind, mount, first)
 	if located {
 		r.text = at
 	}
@@ -390,7 +436,7 @@ func (f *file) from(i, line int, kind Kind, value string, mount int, onbuild boo
 			return f.errorf(line, "invalid stage index %d", n)
 		}
 		stage = n
-		if located {
+		if located && !onbuild {
 			f.indexRefs = append(f.indexRefs, indexRef{index: n, at: at})
 		}
 	} else if lower == "scratch" {
@@ -415,7 +461,7 @@ func (f *file) from(i, line int, kind Kind, value string, mount int, onbuild boo
 // image resolves an image reference and decides its status.
 func (f *file) image(r *Ref, expanded string, unmatched map[string]struct{}) error {
 	named, err := f.parse(expanded)
-	if f.writtenECR(r.Text, 0) {
+	if f.writtenECR(r.Text, 0) || f.evaluatesToECR(r.Text) {
 		// Already pulled from ECR through build arguments, which may have
 		// no value here.
 		r.Status = StatusAlreadyECR
@@ -459,42 +505,6 @@ func (f *file) image(r *Ref, expanded string, unmatched map[string]struct{}) err
 	r.Repository, r.Upstream = repo, r.Reference
 	r.Status = StatusRewrite
 	return nil
-}
-
-// upstream maps a reference written as an ECR URI with build arguments back
-// to the image it mirrors, by the repository prefixes: a Dockerfile that was
-// rewritten and committed still tells mirror what to copy. It returns empty
-// strings when the repository has no known prefix or a variable is unset.
-func (f *file) upstream(text string) (source, repo string) {
-	for depth := 0; depth < 16; depth++ {
-		v := wholeVar(text)
-		if v == "" {
-			break
-		}
-		a := f.args[v]
-		if a == nil || a.buildArg || a.def == "" {
-			return "", ""
-		}
-		text = a.def
-	}
-	m := ecrWritten.FindStringIndex(text)
-	if m == nil {
-		return "", ""
-	}
-	rest, missing, err := f.expand(text[m[1]:])
-	if err != nil || len(missing) > 0 {
-		return "", ""
-	}
-	name, suffix := splitRef(rest)
-	registry, path := f.reversePrefix(name)
-	if registry == "" {
-		return "", ""
-	}
-	named, err := f.parse(registry + "/" + path + suffix)
-	if err != nil {
-		return "", ""
-	}
-	return reference.TagNameOnly(named).String(), name
 }
 
 // reversePrefix splits an ECR repository name into the registry its prefix
@@ -644,12 +654,15 @@ func (f *file) fromSpan(n int, want string) span {
 }
 
 // flagSpan locates the value of --from (COPY) or of from= in the mount-th
-// --mount flag (RUN) on line n.
-func (f *file) flagSpan(n int, kind Kind, mount int) (span, bool) {
+// --mount flag (RUN) on line n, whose flags start at word first.
+func (f *file) flagSpan(n int, kind Kind, mount, first int) (span, bool) {
 	text, pos := f.src.logical(n)
 	ws := words(text, f.escape)
+	if len(ws) <= first {
+		return span{}, false
+	}
 	seen := 0
-	for _, w := range ws[1:] {
+	for _, w := range ws[first:] {
 		word := text[w.start:w.end]
 		if !bytes.HasPrefix(word, []byte("--")) || string(word) == "--" {
 			break

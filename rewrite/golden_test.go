@@ -56,6 +56,8 @@ func goldenOptions(t *testing.T, dir string) Options {
 			opts.RegionArg = v
 		case "syntax":
 			opts.Syntax = SyntaxMode(v)
+		case "onbuild":
+			opts.OnBuild = OnBuildMode(v)
 		case "strict":
 			opts.Strict = v == "true"
 		case "pin":
@@ -91,6 +93,9 @@ func report(res *Result, err error) []byte {
 		}
 		if r.OnBuild {
 			b.WriteString(" onbuild")
+		}
+		if r.BuildArg != "" {
+			fmt.Fprintf(&b, " build-arg %s=%s", r.BuildArg, r.BuildArgValue(Host(oracleAccount, oracleRegion)))
 		}
 		b.WriteString("\n")
 	}

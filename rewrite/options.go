@@ -17,6 +17,18 @@ const (
 	SyntaxLiteral SyntaxMode = "literal"
 )
 
+// OnBuildMode says what happens to the images of ONBUILD triggers, which
+// run in later builds where the account and region arguments do not exist.
+type OnBuildMode string
+
+const (
+	// OnBuildKeep leaves them as written and reports them.
+	OnBuildKeep OnBuildMode = "keep"
+	// OnBuildLiteral writes the literal ECR URI when the account and region
+	// are known.
+	OnBuildLiteral OnBuildMode = "literal"
+)
+
 // Options decides what a Dockerfile pulls and what the rewrite writes. The
 // zero value is usable: defaults are filled in by normalize.
 type Options struct {
@@ -40,6 +52,8 @@ type Options struct {
 	Strict bool
 	// Syntax is the mode for `# syntax=` (default SyntaxKeep).
 	Syntax SyntaxMode
+	// OnBuild is the mode for ONBUILD triggers (default OnBuildKeep).
+	OnBuild OnBuildMode
 	// Pins adds a digest to rewritten references: normalised reference to
 	// digest, as resolved by a mirror.
 	Pins map[string]string
@@ -57,6 +71,13 @@ func (o Options) normalize() (Options, error) {
 	}
 	if o.Syntax == "" {
 		o.Syntax = SyntaxKeep
+	}
+	switch o.OnBuild {
+	case "":
+		o.OnBuild = OnBuildKeep
+	case OnBuildKeep, OnBuildLiteral:
+	default:
+		return o, fmt.Errorf("unknown onbuild mode %q (want keep or literal)", o.OnBuild)
 	}
 	if o.Platform == "" {
 		o.Platform = "linux/" + runtime.GOARCH

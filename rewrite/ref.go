@@ -1,6 +1,10 @@
 package rewrite
 
-import "github.com/distribution/reference"
+import (
+	"strings"
+
+	"github.com/distribution/reference"
+)
 
 // Kind says which instruction pulls an image.
 type Kind string
@@ -59,11 +63,17 @@ type Ref struct {
 	// Note explains an unresolved, kept or excluded reference.
 	Note    string `json:"note,omitempty"`
 	OnBuild bool   `json:"onbuild,omitempty"`
+	// BuildArg names the --build-arg whose value names the image, when the
+	// reference is kept for that reason: docker build must then be given
+	// the ECR image in it (BuildArgValue).
+	BuildArg string `json:"build_arg,omitempty"`
 
 	named reference.Named // parsed Reference
 	stage int             // index of the stage holding it; -1 before the first FROM
 	text  span            // bytes of Text in the file, when they can be edited in place
-	arg   string          // for FROM $ARG: the meta ARG whose default is rewritten
+	// expanded is Text with the meta ARGs expanded; argValue is the value
+	// of BuildArg.
+	expanded, argValue string
 }
 
 // Mirrored reports whether the reference names an image that a mirror of
@@ -91,4 +101,24 @@ func (r Ref) Target(host string) string {
 		s += "@" + d.Digest().String()
 	}
 	return s
+}
+
+// BuildArgValue is the value BuildArg must have for the build to pull the
+// image from ECR on registry host: --build-arg BASE_IMAGE=python:3.12
+// becomes <host>/docker-hub/library/python:3.12, and with FROM $REPO:8.0,
+// REPO=mcr.microsoft.com/dotnet/sdk becomes <host>/mcr.microsoft.com/dotnet/sdk.
+// It is empty when no value gives exactly the ECR image.
+func (r Ref) BuildArgValue(host string) string {
+	if r.BuildArg == "" || r.Repository == "" || !strings.HasPrefix(r.expanded, r.argValue) {
+		return ""
+	}
+	rest := r.expanded[len(r.argValue):]
+	if rest == "" {
+		return r.Target(host)
+	}
+	uri := host + "/" + r.Repository + splitSuffix(r.expanded)
+	if !strings.HasSuffix(uri, rest) {
+		return ""
+	}
+	return uri[:len(uri)-len(rest)]
 }

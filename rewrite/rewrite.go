@@ -29,7 +29,9 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{file: f, edited: map[string]bool{}}
+	p := &plan{file: f}
+	p.state = &state{over: map[string]string{}, froms: map[int]string{}, env: f.ecrEnv()}
+	p.stageArgs = f.redeclared()
 	if err := p.build(); err != nil {
 		return nil, err
 	}
@@ -49,9 +51,12 @@ type plan struct {
 	*file
 	edits    []edit
 	usesArgs bool
-	edited   map[string]bool // meta ARGs whose default was rewritten
-	firstArg int             // line of the first rewritten ARG default
+	firstArg int // line of the first rewritten ARG default
 	aliases  []alias
+	// state is what the FROMs resolve to with the edits of ARG-held names
+	// made so far; stageArgs are the meta ARGs each stage declares again.
+	state     *state
+	stageArgs [][]string
 }
 
 // alias is a stage added for an image used by COPY --from or RUN --mount,
@@ -84,34 +89,25 @@ func (p *plan) ref(r *Ref) error {
 	switch {
 	case r.Kind == KindSyntax:
 		if p.opts.Syntax != SyntaxLiteral || r.text.end == 0 {
-			r.Status = StatusKept
-			r.Note = "# syntax= cannot use build arguments: use build-args (BUILDKIT_SYNTAX) or --syntax=literal"
+			p.keep(r, "BuildKit reads # syntax= before any build argument exists, so each build pulls it upstream: "+
+				"build with $(ecrbase build-args), which passes BUILDKIT_SYNTAX=<its ECR URI>, or rewrite with --syntax=literal")
 			return nil
 		}
 		r.URI, _ = p.target(r.Text, r, Host(p.opts.Account, p.opts.Region))
 		p.edits = append(p.edits, edit{at: r.text, text: r.URI})
+	case r.OnBuild && p.opts.OnBuild == OnBuildLiteral && r.text.end != 0:
+		if p.opts.Account == "" || p.opts.Region == "" {
+			p.keep(r, "--onbuild=literal needs the account and region (--account or AWS_ACCOUNT_ID, --region)")
+			return nil
+		}
+		// The trigger runs in a later build, which has neither these build
+		// arguments nor an alias stage: only the literal URI works there.
+		r.URI, _ = p.target(r.Text, r, Host(p.opts.Account, p.opts.Region))
+		p.edits = append(p.edits, edit{at: r.text, text: r.URI})
 	case r.OnBuild:
-		p.keep(r, "ONBUILD triggers run in later builds, where these build arguments do not exist")
-	case r.Kind == KindFrom && r.arg != "":
-		name, a := p.argChain(r.arg)
-		if a == nil {
-			p.keep(r, "the image comes from --build-arg "+r.arg+"; pass its ECR URI at build time")
-			return nil
-		}
-		uri, ok := p.target(a.def, r, host)
-		if !ok {
-			p.keep(r, "the image name in ARG "+name+" is built from variables")
-			return nil
-		}
-		r.URI = uri
-		if !p.edited[name] {
-			p.edited[name] = true
-			p.edits = append(p.edits, edit{at: a.defSpan, text: uri})
-			if p.firstArg == 0 || a.line < p.firstArg {
-				p.firstArg = a.line
-			}
-		}
-		p.usesArgs = true
+		p.keep(r, "ONBUILD triggers run in later builds, where these build arguments do not exist: --onbuild=literal with the account writes the literal ECR URI")
+	case r.Kind == KindFrom && strings.Contains(refName(r.Text), "$"):
+		p.variableFrom(r)
 	case r.text.end == 0:
 		p.keep(r, "the reference is split across lines")
 	case r.Kind == KindFrom:
@@ -132,25 +128,10 @@ func (p *plan) ref(r *Ref) error {
 	return nil
 }
 
-// argChain follows FROM $A, ARG A=$B, ARG B=image to the ARG whose default
-// spells the image. It returns nil when the value comes from --build-arg or
-// from an ARG without a default.
-func (p *plan) argChain(name string) (string, *metaArg) {
-	for range 16 {
-		a := p.args[name]
-		if a == nil || a.buildArg || a.def == "" {
-			return name, nil
-		}
-		if v := wholeVar(a.def); v != "" {
-			name = v
-			continue
-		}
-		if a.defSpan.end == 0 {
-			return name, nil
-		}
-		return name, a
-	}
-	return name, nil
+// refName is the name of a written reference, without tag and digest.
+func refName(s string) string {
+	name, _ := splitRef(s)
+	return name
 }
 
 // target is the ECR URI for a reference written as written: the registry

@@ -155,4 +155,7 @@ func words(text []byte, escape byte) []span {
 	return out
 }
 
+// isSpace is white space as BuildKit's parser sees it: it converts each
+// byte to a rune, so 0x85 and 0xA0 separate words even inside a UTF-8
+// character ("à" is C3 A0) or in Latin-1 text.
 func isSpace(c byte) bool { return unicode.IsSpace(rune(c)) }

@@ -27,6 +27,8 @@
 #      example to ECR; docker-compose pull and docker build send nothing upstream
 #   9  faults: 429 forever with a short Retry-After (image in ECR or not), a
 #      hanging source, a tampered manifest, a pull budget an index exceeds
+#  11  an ARG-held name, an image given by --build-arg and a broken template:
+#      mirror --rewrite copies and rewrites the rest and exits 1; both build
 #
 # It prints a summary on stdout (figures per scenario, then "e2e: N passed,
 # N failed"), and ends only the processes it started. Run as root:
@@ -1059,6 +1061,44 @@ grep -q 'index GET' "$LOGS/s9e.err" || fail "9e: the error does not say the inde
 [[ $(jq -r '[.[] | select(.name == "docker-hub/e2e/budget")] | length' "$TMP/repos-9e.json") == 0 ]] ||
 	fail "9e: repository docker-hub/e2e/budget was created although the budget did not suffice"
 summary "9e budget stops early" 1
+
+# ---------------------------------------------------------------- 11: real-world shapes
+
+begin "11 an ARG-held name, an image given at build time, a broken template"
+SHAPES=$TMP/work/shapes
+mkdir -p "$SHAPES/runtime" "$SHAPES/custom" "$SHAPES/templates"
+printf 'ARG REPO=docker.io/e2e/shapes-runtime\nFROM $REPO:8.0\nRUN echo runtime\n' >"$SHAPES/runtime/Dockerfile"
+printf 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo custom\n' >"$SHAPES/custom/Dockerfile"
+printf '{{ set base to "e2e/shapes-runtime" }}\nFROM {{base}}\n' >"$SHAPES/templates/Dockerfile"
+seed_up e2e/shapes-runtime:8.0 >/dev/null || die "seeding e2e/shapes-runtime:8.0 upstream failed"
+seed_up e2e/shapes-base:1 >/dev/null || die "seeding e2e/shapes-base:1 upstream failed"
+RC=0
+(cd "$SHAPES" && timeout 300 "$ECRBASE" mirror --rewrite --build-arg BASE_IMAGE=e2e/shapes-base:1 "${MIRROR_ARGS[@]}" . >"$LOGS/s11.out" 2>"$LOGS/s11.err") || RC=$?
+((RC == 1)) || fail "11: mirror --rewrite with a broken template exited $RC, want 1: $(tail -n 3 "$LOGS/s11.err")"
+grep -q '^templates/Dockerfile:1: ' "$LOGS/s11.err" || fail "11: mirror --rewrite does not name templates/Dockerfile:1: $(tail -n 3 "$LOGS/s11.err")"
+grep -Fq 'ARG REPO=${AWS_ACCOUNT_ID}.dkr.ecr.${AWS_REGION}.amazonaws.com/docker-hub/e2e/shapes-runtime' "$SHAPES/runtime/Dockerfile" ||
+	fail "11: the broken template stopped the rewrite of runtime/Dockerfile: $(grep -m1 '^ARG REPO' "$SHAPES/runtime/Dockerfile")"
+[[ -n $(ecr_digest docker-hub/e2e/shapes-runtime 8.0) ]] || fail "11: docker-hub/e2e/shapes-runtime:8.0 is not in ECR"
+[[ -n $(ecr_digest docker-hub/e2e/shapes-base 1) ]] || fail "11: the image given by --build-arg, docker-hub/e2e/shapes-base:1, is not in ECR"
+mark
+built=0
+for app in runtime custom; do
+	read -ra BUILD_ARGS < <(cd "$SHAPES" && "$ECRBASE" build-args --account "$ACCOUNT" --region "$REGION" --build-arg BASE_IMAGE=e2e/shapes-base:1 "$app" 2>>"$LOGS/s11-build-args.err")
+	if [[ $app == custom && " ${BUILD_ARGS[*]} " != *" BASE_IMAGE=$ECR_HOST/docker-hub/e2e/shapes-base:1 "* ]]; then
+		fail "11: build-args does not give BASE_IMAGE as its ECR copy: ${BUILD_ARGS[*]}"
+	fi
+	if build "shapes-$app" "$SHAPES/$app" "${BUILD_ARGS[@]}"; then
+		built=$((built + 1))
+	else
+		fail "11: docker build of $app with '${BUILD_ARGS[*]}' failed: $(build_error "shapes-$app")"
+	fi
+done
+measure
+((UP_REQ == 0)) || fail "11: $UP_REQ requests reached the upstream during the builds, want none"
+RC=0
+"$ECRBASE" rewrite --check --strict "$SHAPES/runtime" >/dev/null 2>&1 || RC=$?
+((RC == 0)) || fail "11: rewrite --check --strict on the rewritten runtime/Dockerfile exited $RC, want 0"
+summary "11 real-world shapes" "$built"
 
 # ---------------------------------------------------------------- summary
 

@@ -16,6 +16,7 @@ command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v patch >/dev/null || need+=(patch) # TestDiffPatch applies --diff output
 command -v pre-commit >/dev/null || need+=(pre-commit)
 command -v npm >/dev/null || need+=(nodejs npm)
+command -v git >/dev/null || need+=(git) # the pre-commit hook tests run on git checkouts
 if ((${#need[@]})); then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -65,6 +65,19 @@ func lines(s string) int {
 	return strings.Count(s, "\n") + 1
 }
 
+// listedFiles counts the files rewrite --check names: it prints one
+// "file:line image why" line per pull that does not go to ECR.
+func listedFiles(stdout string) int {
+	files := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		loc, _, _ := strings.Cut(line, " ")
+		if i := strings.LastIndexByte(loc, ':'); i > 0 {
+			files[loc[:i]] = true
+		}
+	}
+	return len(files)
+}
+
 // RewriteBench writes n Dockerfiles under dir and times `ecrbase rewrite --check dir`
 // against `parseonly dir`, with hyperfine when full is set and it is installed.
 func RewriteBench(ctx context.Context, bins Bins, timeBin string, dir string, n int, seed uint64, full bool, env []string) (*RewriteResult, error) {
@@ -86,7 +99,7 @@ func RewriteBench(ctx context.Context, bins Bins, timeBin string, dir string, n 
 	res.ParseOnlyParallel.Exit, res.ParseOnlyParallel.MaxRSSKiB = q.code, q.maxRSS
 	e := runOnce(ctx, timeBin, env, eb)
 	res.Ecrbase.Exit, res.Ecrbase.MaxRSSKiB = e.code, e.maxRSS
-	res.Changed, res.Warnings = lines(e.stdout), lines(e.stderr)
+	res.Changed, res.Warnings = listedFiles(e.stdout), lines(e.stderr)
 	logf := filepath.Join(filepath.Dir(dir), "logs", "rewrite-check.log")
 	_ = os.WriteFile(logf, []byte("stdout:\n"+e.stdout+"\nstderr:\n"+e.stderr), 0o644)
 	fmt.Fprintf(os.Stderr, "  parseonly exit %d (%s), ecrbase rewrite --check exit %d: %d files listed, %d stderr lines; output in %s\n",
