@@ -117,8 +117,8 @@ func TestRewriteSpecialInputs(t *testing.T) {
 		defer close(done)
 		code, out, errOut := ecrbase(t, "", "rewrite", "--check", "--region", "us-east-1", ".")
 		want := "Dockerfile.fifo: a named pipe (FIFO), not a regular file\n"
-		if code != exitError || out != "Dockerfile\n" || !strings.HasPrefix(errOut, want) {
-			t.Errorf("rewrite --check . = %d, stdout %q, stderr %q; want %d, Dockerfile, %q", code, out, errOut, exitError, want)
+		if code != exitError || !strings.HasPrefix(out, "Dockerfile:1 ") || !strings.HasPrefix(errOut, want) {
+			t.Errorf("rewrite --check . = %d, stdout %q, stderr %q; want %d, Dockerfile:1 ..., %q", code, out, errOut, exitError, want)
 		}
 		code, _, errOut = ecrbase(t, "", "rewrite", "/dev/zero")
 		if want := "/dev/zero: a device, not a regular file\n"; code != exitError || !strings.HasPrefix(errOut, want) {
@@ -185,8 +185,8 @@ func TestRewriteNamedDirectoryLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := ecrbase(t, "", "rewrite", "--check", "svc")
-	if code != exitChanges || out != "svc/api/Dockerfile\n" {
-		t.Errorf("rewrite --check svc = %d, stdout %q, stderr %q; want %d, svc/api/Dockerfile", code, out, errOut, exitChanges)
+	if code != exitChanges || !strings.HasPrefix(out, "svc/api/Dockerfile:1 ") {
+		t.Errorf("rewrite --check svc = %d, stdout %q, stderr %q; want %d, svc/api/Dockerfile:1 ...", code, out, errOut, exitChanges)
 	}
 }
 

@@ -33,6 +33,8 @@ var valueChecks = map[string]func(string) error{
 	"region":            regionCheck,
 	"account":           accountCheck,
 	"syntax":            oneOf("keep", "literal"),
+	"onbuild":           oneOf("keep", "literal"),
+	"ignore":            checkIgnore,
 	"image":             imageCheck,
 	"platform":          checkPlatform,
 	"registry-mirror":   pairCheck(checkMirrorFlag),
@@ -278,4 +280,9 @@ func withUsageChecks(cmds []*cli.Command) []*cli.Command {
 		}
 	}
 	return cmds
+}
+
+// checkIgnore checks an --ignore pattern by the rules of .gitignore.
+func checkIgnore(p string) error {
+	return (&rewrite.Ignore{}).Add(".", p)
 }

@@ -28,6 +28,8 @@ var badValues = map[string]struct {
 	"region":            {"europe", exitUsage},
 	"account":           {"12345", exitUsage},
 	"syntax":            {"literally", exitUsage},
+	"onbuild":           {"sometimes", exitUsage},
+	"ignore":            {"[", exitUsage},
 	"image":             {"Python:3.7!", exitUsage},
 	"platform":          {"linux", exitUsage},
 	"jobs":              {"0", exitUsage},

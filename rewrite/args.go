@@ -143,12 +143,24 @@ func (f *file) evaluatesToECR(text string) bool {
 // copy. It returns empty strings when the repository has no known prefix
 // or a variable is unset.
 func (f *file) upstream(text string) (source, repo string) {
-	s, missing, err := f.ecrEnv().expand(f, text)
-	if err != nil || len(missing) > 0 {
-		return "", ""
-	}
-	host, rest, ok := strings.Cut(s, "/")
-	if !ok || !IsECRHost(host) {
+	var rest string
+	if s, missing, err := f.ecrEnv().expand(f, text); err == nil && len(missing) == 0 {
+		host, r, ok := strings.Cut(s, "/")
+		if !ok || !IsECRHost(host) {
+			return "", ""
+		}
+		rest = r
+	} else if ecrWritten.MatchString(text) {
+		// The account and region come from build arguments of other names
+		// (another --account-arg): the host is ECR's by its shape, and only
+		// the repository and tag must resolve.
+		_, r, _ := strings.Cut(text, "/")
+		r, missing, err := f.ecrEnv().expand(f, r)
+		if err != nil || len(missing) > 0 {
+			return "", ""
+		}
+		rest = r
+	} else {
 		return "", ""
 	}
 	name, suffix := splitRef(rest)

@@ -224,3 +224,18 @@ func sameStageName(a, b []byte) bool {
 	}
 	return bytes.EqualFold(ma[1], mb[1])
 }
+
+// splitLines splits b after each newline, keeping it.
+func splitLines(b []byte) [][]byte {
+	var out [][]byte
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			out = append(out, b)
+			break
+		}
+		out = append(out, b[:i+1])
+		b = b[i+1:]
+	}
+	return out
+}
