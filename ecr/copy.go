@@ -50,7 +50,11 @@ func (r *run) copy(p *plan) (string, error) {
 	ctx := p.ctx
 	c := &copier{r: r, p: p, sem: make(chan struct{}, r.o.BlobJobs)}
 	ref := p.src.readRef()
-	desc, err := r.src.Get(ctx, ref) // counted pull
+	var want v1.Hash
+	if p.srcDesc != nil {
+		want = p.srcDesc.Digest
+	}
+	desc, err := r.getManifest(ctx, p, ref, want) // counted pull, unless a content source has it
 	if err != nil {
 		return "", fmt.Errorf("reading %s: %w", p.srcName(), r.book.sourceError(p.readHost, err))
 	}
@@ -62,7 +66,7 @@ func (r *run) copy(p *plan) (string, error) {
 		}
 		children := idx.Manifests
 		if len(r.platforms) > 0 {
-			children = selectPlatforms(idx.Manifests, r.platforms)
+			children = r.keepAttestations(p, idx.Manifests, selectPlatforms(idx.Manifests, r.platforms))
 			if len(children) == 0 {
 				return "", fmt.Errorf("%s: %w %s (it has %s)", ref, ErrNoPlatform,
 					platformList(r.platforms), strings.Join(platformsOf(idx.Manifests), ","))
@@ -140,7 +144,7 @@ func (c *copier) children(ctx context.Context, descs []v1.Descriptor) error {
 	}
 	// The index told how many platform pulls are left to make; refuse now
 	// rather than run out halfway.
-	if q := r.book.quota(p.readHost); q != nil && n > q.Remaining {
+	if q := r.book.quota(p.readHost); q != nil && n > q.Remaining && len(r.sources(p)) == 0 {
 		return fmt.Errorf("%w on %s: the index needs %d more counted pulls for its manifests, quota seen: %s",
 			ErrPullBudget, p.readHost, n, q)
 	}
@@ -159,7 +163,7 @@ func (c *copier) children(ctx context.Context, descs []v1.Descriptor) error {
 func (c *copier) manifest(ctx context.Context, d v1.Descriptor) error {
 	r, p := c.r, c.p
 	ref := p.src.read.Digest(d.Digest.String())
-	desc, err := r.src.Get(ctx, ref) // counted pull
+	desc, err := r.getManifest(ctx, p, ref, d.Digest) // counted pull, unless a content source has it
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", ref, r.book.sourceError(p.readHost, err))
 	}
@@ -256,7 +260,7 @@ func (c *copier) blob(ctx context.Context, d v1.Descriptor) error {
 		defer close(home.done)
 	}
 	start := time.Now()
-	err = r.tgtPut.Upload(ctx, p.tgtRepo, l)
+	err = c.upload(ctx, d, l, sb)
 	home.ok = err == nil
 	if err != nil {
 		// A failed source read surfaces as a failed upload; name the real cause.

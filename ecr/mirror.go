@@ -36,6 +36,13 @@ type run struct {
 	tgtGet *remote.Puller // ECR, reads
 	tgtPut *remote.Pusher // ECR, writes
 
+	content    map[string][]*contentSource // canonical registry -> content sources
+	csPull     *remote.Puller              // content sources, reads
+	csTimeout  time.Duration
+	srcRT      http.RoundTripper // the source client's transport, for the referrers client
+	keychain   authn.Keychain
+	imgContent sync.Map // *plan -> *imageContent
+
 	repos sync.Map // repository name -> *repoOnce
 	homes sync.Map // blob digest -> *blobHome: where this run put it in ECR
 }
@@ -141,6 +148,9 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 	if err := r.transports(); err != nil {
 		return nil, err
 	}
+	if err := r.contentSetup(); err != nil {
+		return nil, err
+	}
 
 	plans := r.plans(ctx, images)
 	rep.Images = make([]Result, len(plans))
@@ -161,6 +171,7 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 			p.res.Error = r.red.String(p.err.Error())
 			failed = append(failed, &imageError{source: p.img.Source, err: p.err, red: r.red})
 		}
+		r.contentReport(p, rep)
 		rep.Images[i] = *p.res
 		rep.PullsNeeded += p.res.PullsNeeded
 		rep.PullsUsed += p.res.PullsUsed
@@ -190,8 +201,9 @@ func (r *run) transports() error {
 		keychain = authn.NewMultiKeychain(envKeychain{getenv: o.getenv}, authn.DefaultKeychain)
 	}
 	var err error
+	r.srcRT, r.keychain = &sourceTransport{inner: guard{inner: base(), schemes: srcSchemes}, book: r.book, o: o, emit: r.em.emit}, keychain
 	r.src, err = remote.NewPuller(
-		remote.WithTransport(&sourceTransport{inner: guard{inner: base(), schemes: srcSchemes}, book: r.book, o: o, emit: r.em.emit}),
+		remote.WithTransport(r.srcRT),
 		remote.WithAuthFromKeychain(keychain),
 		remote.WithRetryBackoff(o.backoff),
 		remote.WithRetryPredicate(retryable(false)),
@@ -344,6 +356,7 @@ func (r *run) planImage(p *plan) {
 		}
 		if res.Action == Copy || res.Action == Update {
 			res.PullsNeeded, res.PullsEstimate = r.pullsNeeded(p)
+			r.planContent(p)
 			if len(r.platforms) == 0 || !srcDesc.MediaType.IsIndex() {
 				res.Digest = res.SourceDigest
 			}
@@ -468,6 +481,7 @@ func (r *run) act(p *plan) {
 		return
 	}
 	res.Digest, p.written = digest, true
+	r.copyReferrers(p)
 	if r.o.ScanWait {
 		if err := r.scanGate(p); err != nil {
 			r.fail(p, err)

@@ -58,6 +58,20 @@ type Result struct {
 	PullsUsed     int    `json:"pulls_used"`
 	Quota         *Quota `json:"quota,omitempty"` // source quota seen while planning
 
+	// ContentSource is the content source found holding the image while
+	// planning: the copy reads it from there by digest.
+	ContentSource string `json:"content_source,omitempty"`
+	// Content tells, after a copy, which registries supplied the bytes and
+	// the counted pulls spent on each.
+	Content []Origin `json:"content,omitempty"`
+	// Referrers are the signatures, attestations and SBOMs copied beside
+	// the image (cosign tags and OCI referrers).
+	Referrers []Referrer `json:"referrers,omitempty"`
+	// Attestations of a platform subset: those kept for the kept platforms,
+	// and those dropped because their platform was not copied.
+	AttestationsKept    int `json:"attestations_kept,omitempty"`
+	AttestationsDropped int `json:"attestations_dropped,omitempty"`
+
 	Manifests    int     `json:"manifests_pushed"`
 	BlobsCopied  int     `json:"blobs_copied"`
 	BlobsSkipped int     `json:"blobs_skipped"` // already in ECR
@@ -86,7 +100,10 @@ type Report struct {
 	Quotas      []Quota  `json:"quotas,omitempty"` // per source host, as last seen
 	PullsNeeded int      `json:"pulls_needed"`
 	PullsUsed   int      `json:"pulls_used"`
-	Failed      int      `json:"failed"`
+	// Pulls is the counted pulls (planned, in a dry run) per registry the
+	// images are read from; content sources count none.
+	Pulls  map[string]int `json:"pulls_by_registry,omitempty"`
+	Failed int            `json:"failed"`
 }
 
 // Event is one progress event.
