@@ -267,9 +267,11 @@ func (r *run) giveUp(p *plan, cs *contentSource, what string, err error) {
 	ic.mu.Lock()
 	ic.skip[cs] = true
 	ic.mu.Unlock()
+	var te *transport.Error
 	switch {
-	case notFound(err):
-		// It does not hold the image: the next source is asked, silently.
+	case notFound(err) || errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden):
+		// It does not hold the image, or not for us: the next source is
+		// asked, silently.
 	case unreachable(err) || errors.Is(err, context.DeadlineExceeded):
 		cs.downOnce.Do(func() {
 			cs.down.Store(true)
