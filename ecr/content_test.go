@@ -537,3 +537,35 @@ func TestPacer(t *testing.T) {
 		t.Errorf("3 paced requests took %s, want at least 100ms", d)
 	}
 }
+
+// TestReferrersOfPlatforms: the platforms of a signed index have their
+// signatures copied too; an index with nothing beside it costs four
+// requests, and its platforms are not looked at.
+func TestReferrersOfPlatforms(t *testing.T) {
+	t.Parallel()
+	h, target := newHub(t), newRegistry(t)
+	idx := multiArch(t, types.OCIImageIndex, "linux/amd64", "linux/arm64")
+	top := h.push(t, "signed:1", idx)
+	h.push(t, "plain:1", idx) // the same index under another name, unsigned
+	im, _ := idx.IndexManifest()
+	child := im.Manifests[0].Digest
+	th, _ := v1.NewHash(top)
+	topSig := h.push(t, "signed:sha256-"+th.Hex+".sig", randomImage(t, 128, 1))
+	childSig := h.push(t, "signed:sha256-"+child.Hex+".sig", randomImage(t, 128, 1))
+	h.push(t, "plain:sha256-"+child.Hex+".sig", randomImage(t, 128, 1))
+
+	repo := uniqueRepo(t)
+	rep := mustMirror(t, []Image{
+		{Source: "docker.io/library/signed:1", Repository: repo + "/signed"},
+		{Source: "docker.io/library/plain:1", Repository: repo + "/plain"},
+	}, testOptions(t, target, h, nil)...)
+	if d := head(t, target, repo+"/signed:sha256-"+th.Hex+".sig"); d != topSig {
+		t.Errorf("index signature in ECR = %q, want %s", d, topSig)
+	}
+	if d := head(t, target, repo+"/signed:sha256-"+child.Hex+".sig"); d != childSig {
+		t.Errorf("platform signature of a signed index in ECR = %q, want %s", d, childSig)
+	}
+	if d := head(t, target, repo+"/plain:sha256-"+child.Hex+".sig"); d != "" || len(rep.Images[1].Referrers) != 0 {
+		t.Errorf("unsigned index: platform signature %q copied (%+v), want its platforms left unexamined", d, rep.Images[1].Referrers)
+	}
+}
