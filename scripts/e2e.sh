@@ -21,6 +21,10 @@
 #   5  Docker Hub answers 429 (or is down) while ECR has the images: mirror
 #      warns and exits 0, builds still work; an image ECR lacks: exit != 0
 #   6  pre-commit: rewrite --check exits 3, then 0 once converted
+#   7  mirror --rewrite --pin, then docker build
+#   8  zero counted pulls: a cold mirror reading every image by digest from a
+#      content source (a second docker-registry) spends no pull upstream,
+#      then docker build from ECR
 #
 # It prints a summary on stdout (figures per scenario, then "e2e: N passed,
 # N failed"), and ends only the processes it started. Run as root:
@@ -875,6 +879,71 @@ RC=0
 measure
 ((UP_GET == 0)) || fail "7: pinning an image ECR already has made $UP_GET manifest GETs upstream"
 summary "7 pin and build" 1
+
+# ---------------------------------------------------------------- 8: zero counted pulls
+
+# A second docker-registry holds the upstream's images by digest, under a
+# path prefix as Docker's copy on ECR Public does (public.ecr.aws/docker):
+# a content source. A cold mirror of every example into new repositories
+# reads every manifest and blob from it and spends no counted pull; the
+# tags are still resolved upstream with HEADs. Then a real docker build.
+begin "8 zero counted pulls: cold mirror from a content source, then docker build"
+CS_PORT=$(free_port)
+mkdir -p "$TMP/cs-data/docker/registry/v2/repositories/hub"
+for d in "$TMP"/upstream-data/docker/registry/v2/repositories/*; do
+	cp -a "$d" "$TMP/cs-data/docker/registry/v2/repositories/hub/"
+done
+cp -a "$TMP/upstream-data/docker/registry/v2/blobs" "$TMP/cs-data/docker/registry/v2/"
+cat >"$TMP/cs.yml" <<EOF
+version: 0.1
+log: {level: warn, accesslog: {disabled: false}}
+storage: {filesystem: {rootdirectory: $TMP/cs-data}}
+http: {addr: "127.0.0.1:$CS_PORT", secret: e2e-content-source}
+EOF
+start content-source docker-registry serve "$TMP/cs.yml"
+CS_URL=http://127.0.0.1:$CS_PORT
+wait_until "content source registry" 30 curl -fs "$CS_URL/v2/"
+ZERO=$TMP/work/zero
+cp -a "$PRISTINE" "$ZERO"
+ZERO_ARGS=()
+for r in "${!SOURCE_REGISTRIES[@]}"; do
+	ZERO_ARGS+=(--prefix "$r=zero/$r" --content-source "$r=$CS_URL/hub")
+done
+CS_MARK=$(wc -l <"$LOGS/content-source.out")
+mark
+RC=0
+(cd "$ZERO" && timeout 300 "$ECRBASE" mirror --rewrite --json "${MIRROR_ARGS[@]}" "${ZERO_ARGS[@]}" . >"$TMP/s8.json" 2>"$LOGS/s8.err") || RC=$?
+measure
+((RC == 0)) || fail "8: ecrbase mirror --rewrite with a content source exited $RC: $(tail -n 3 "$LOGS/s8.err")"
+CS_GET=$(tail -n +$((CS_MARK + 1)) "$LOGS/content-source.out" | grep -c '"GET /v2/[^ ]*/manifests/' || true)
+((PX_PULLS == 0 && PX_GET == 0)) || fail "8: the counting proxy saw $PX_GET manifest GETs ($PX_PULLS pulls), want 0"
+((UP_GET == 0 && UP_BLOB_GET == 0)) || fail "8: the upstream served $UP_GET manifest GETs and $UP_BLOB_GET blob GETs, want 0"
+((CS_GET >= TOTAL_PULLS)) || fail "8: the content source served $CS_GET manifest GETs, want at least $TOTAL_PULLS"
+[[ $(report_sum "$TMP/s8.json" pulls_used) == 0 ]] || fail "8: the --json report counts $(report_sum "$TMP/s8.json" pulls_used) pulls used, want 0"
+[[ $(jq -r '[.pulls_by_registry[]?] | add // 0' "$TMP/s8.json") == 0 ]] || fail "8: pulls_by_registry is $(jq -c .pulls_by_registry "$TMP/s8.json"), want zeros"
+for ref in "${MIRROR_REFS[@]}"; do
+	split_ref "$ref"
+	repo=$(report "$TMP/s8.json" "$ref" repository)
+	[[ $repo == zero/* ]] || fail "8: $ref went to repository $repo, want one under zero/"
+	want=$(up_digest "$R_PATH" "$R_TAG")
+	got=$(ecr_digest "$repo" "$R_TAG")
+	[[ -n $want && $got == "$want" ]] || fail "8: $repo:$R_TAG is '$got' in ECR, '$want' upstream"
+	from=$(jq -r --arg r "$ref" '[.images[] | select(.source == $r) | .content[]?.registry] | join(",")' "$TMP/s8.json")
+	[[ $from == "127.0.0.1:$CS_PORT/hub" ]] || fail "8: $ref came from '$from', want the content source only"
+done
+summary "8 zero pulls, cold" "${#MIRROR_REFS[@]}"
+log "8: cold mirror from the content source in ${SECS}s, $CS_GET manifest GETs there, $PX_GET at the counting proxy"
+
+begin "8 zero counted pulls: docker build of python-app from ECR"
+grep -q "zero/docker.io/library/python" "$ZERO/python-app/Dockerfile" ||
+	fail "8: python-app was not rewritten to the zero/ repositories: $(grep -m1 FROM "$ZERO/python-app/Dockerfile")"
+mark
+read -ra BUILD_ARGS < <(cd "$ZERO/python-app" && "$ECRBASE" build-args --account "$ACCOUNT" --region "$REGION")
+build zero "$ZERO/python-app" "${BUILD_ARGS[@]}" || fail "8: docker build of python-app from the zero/ repositories failed: $(build_error zero)"
+measure
+((UP_REQ == 0)) || fail "8: $UP_REQ requests reached the upstream during the build"
+((ECR_GET > 0)) || fail "8: the build pulled nothing from ECR"
+summary "8 zero pulls, build" 1
 
 # ---------------------------------------------------------------- summary
 
