@@ -390,7 +390,7 @@ func (c *copier) upload(ctx context.Context, d v1.Descriptor, l v1.Layer, sb *sr
 			r.giveUp(p, cs, "repository name", err)
 			continue
 		}
-		cb := &contentBlob{ctx: ctx, pull: r.csPull, ref: repo.Digest(d.Digest.String()), desc: d, timeout: r.csTimeout}
+		cb := &contentBlob{ctx: ctx, pull: r.csPull, ref: repo.Digest(d.Digest.String()), desc: d, timeout: r.csTimeout, cs: cs}
 		var cl v1.Layer
 		if cl, err = partial.CompressedToLayer(cb); err != nil {
 			return err
@@ -438,6 +438,7 @@ type contentBlob struct {
 	ref     name.Digest
 	desc    v1.Descriptor
 	timeout time.Duration
+	cs      *contentSource
 	opened  atomic.Bool
 	n       atomic.Int64
 	err     atomic.Pointer[error]
@@ -463,6 +464,14 @@ func (b *contentBlob) MediaType() (types.MediaType, error) { return b.desc.Media
 // as it is read, and a mismatch fails the read at its end, before ECR
 // commits the upload.
 func (b *contentBlob) Compressed() (io.ReadCloser, error) {
+	// ECR's client retries a failed upload by reading again: a content
+	// source that failed once is not asked twice.
+	if err := b.readErr(); err != nil {
+		return nil, err
+	}
+	if b.cs.down.Load() {
+		return nil, b.fail(fmt.Errorf("content source %s is down", b.cs.name))
+	}
 	ctx, cancel := context.WithCancel(b.ctx)
 	idle := time.AfterFunc(b.timeout, cancel)
 	l, err := b.pull.Layer(ctx, b.ref)
@@ -480,11 +489,14 @@ func (b *contentBlob) Compressed() (io.ReadCloser, error) {
 		}
 		return nil, b.fail(err)
 	}
+	idle.Stop()
 	b.opened.Store(true)
 	return &idleReader{rc: rc, b: b, idle: idle, cancel: cancel}, nil
 }
 
-// idleReader counts what is read and restarts the idle timer at each read.
+// idleReader counts what is read and bounds each read. Only the time spent
+// waiting on the content source counts: ECR taking its time between reads
+// is not the content source's fault.
 type idleReader struct {
 	rc     io.ReadCloser
 	b      *contentBlob
@@ -493,10 +505,11 @@ type idleReader struct {
 }
 
 func (r *idleReader) Read(p []byte) (int, error) {
+	r.idle.Reset(r.b.timeout)
 	n, err := r.rc.Read(p)
+	r.idle.Stop()
 	r.b.n.Add(int64(n))
 	if err == nil {
-		r.idle.Reset(r.b.timeout)
 		return n, nil
 	}
 	if err != io.EOF {

@@ -569,3 +569,60 @@ func TestReferrersOfPlatforms(t *testing.T) {
 		t.Errorf("unsigned index: platform signature %q copied (%+v), want its platforms left unexamined", d, rep.Images[1].Referrers)
 	}
 }
+
+// TestContentSourceStallsInBlob: a content source that sends half a blob
+// and then nothing is cut after its timeout and skipped for the rest of
+// the run; the hub supplies the blob and the digests stay upstream's.
+func TestContentSourceStallsInBlob(t *testing.T) {
+	t.Parallel()
+	h, target := newHub(t), newRegistry(t)
+	csUp := newRegistry(t)
+	u, _ := url.Parse("http://" + csUp)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	stall := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/sha256:") {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		rp.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		w.Write(body[:len(body)/2])
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(20 * time.Second):
+		}
+	}))
+	t.Cleanup(stall.Close)
+	repo := uniqueRepo(t)
+	var images []Image
+	want := map[string]string{}
+	for i := range 2 {
+		tag := fmt.Sprintf("app:%d", i)
+		want[tag] = h.push(t, tag, randomImage(t, 64<<10, 1))
+		copyImage(t, h.upstream+"/library/"+tag, csUp+"/library/"+tag)
+		images = append(images, Image{Source: "docker.io/library/" + tag, Repository: repo})
+	}
+	h.proxy.Reset()
+	start := time.Now()
+	rep := mustMirror(t, images, append(testOptions(t, target, h, nil),
+		WithContentSource("docker.io", stall.URL), WithContentTimeout(300*time.Millisecond), WithJobs(1))...)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("run took %s with a stalling content source, want it bounded by the 300ms timeout", d)
+	}
+	for i, got := range rep.Images {
+		if w := want[fmt.Sprintf("app:%d", i)]; got.Digest != w {
+			t.Errorf("%s digest = %s, want %s", got.Source, got.Digest, w)
+		}
+	}
+	if !strings.Contains(strings.Join(rep.Images[0].Warnings, "\n"), "unreachable") {
+		t.Errorf("warnings = %q, want one saying the content source is not used any more", rep.Images[0].Warnings)
+	}
+	// The first manifest came from the content source; the rest from the hub.
+	if s := h.proxy.Stats(); s.Pulls != 1 || s.BlobGets == 0 {
+		t.Errorf("hub stats = %+v, want 1 pull (the second image) and blob GETs", s)
+	}
+}
