@@ -112,6 +112,9 @@ func (r *run) copyReferrers(p *plan) {
 		r.warn(p, fmt.Sprintf("referrers not copied: %v", err))
 		return
 	}
+	// The scan gate looks at the image's own manifests, not at artifacts.
+	pushed := p.pushed
+	defer func() { p.pushed = pushed }()
 	c := &copier{r: r, p: p, sem: make(chan struct{}, r.o.BlobJobs)}
 	one := func(ctx context.Context, s v1.Hash) {
 		for _, suffix := range cosignSuffixes {
