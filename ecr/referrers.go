@@ -125,7 +125,7 @@ func (r *run) copyReferrers(p *plan) {
 	// Signing a tag signs the index it names; its platforms carry
 	// signatures of their own only when the index was signed recursively.
 	// So the platforms are looked at only when the index has something:
-	// four requests per image instead of four per manifest.
+	// five requests per image instead of five per manifest.
 	if p.srcDesc != nil && p.srcDesc.MediaType.IsIndex() && subjects[0] == p.srcDesc.Digest {
 		one(p.ctx, subjects[0])
 		c.mu.Lock()
