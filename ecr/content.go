@@ -260,16 +260,22 @@ func (cs *contentSource) repo(p *plan) (name.Repository, error) {
 	return name.NewRepository(cs.m.host+"/"+path, cs.m.opts...)
 }
 
-// give up on cs for p's image, or for the whole run when it cannot be
-// reached, with a warning that says why.
-func (r *run) giveUp(p *plan, cs *contentSource, what string, err error) {
+// giveUp stops asking cs for p's image, or for the whole run when it
+// cannot be reached, with a warning that says why. When cs merely lacks
+// what was asked, it is still asked for the rest of the image unless that
+// was the image itself (whole).
+func (r *run) giveUp(p *plan, cs *contentSource, what string, err error, whole bool) {
+	var te *transport.Error
+	absent := notFound(err) || errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden)
+	if absent && !whole {
+		return
+	}
 	ic := r.contentOf(p)
 	ic.mu.Lock()
 	ic.skip[cs] = true
 	ic.mu.Unlock()
-	var te *transport.Error
 	switch {
-	case notFound(err) || errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden):
+	case absent:
 		// It does not hold the image, or not for us: the next source is
 		// asked, silently.
 	case unreachable(err) || errors.Is(err, context.DeadlineExceeded):
@@ -299,18 +305,18 @@ func (r *run) planContent(p *plan) {
 	for _, cs := range r.sources(p) {
 		repo, err := cs.repo(p)
 		if err != nil {
-			r.giveUp(p, cs, "repository name", err)
+			r.giveUp(p, cs, "repository name", err, true)
 			continue
 		}
 		ctx, cancel := context.WithTimeout(p.ctx, r.csTimeout)
 		d, err := r.csPull.Head(ctx, repo.Digest(p.srcDesc.Digest.String()))
 		cancel()
 		if err != nil {
-			r.giveUp(p, cs, "HEAD "+p.srcDesc.Digest.String(), err)
+			r.giveUp(p, cs, "HEAD "+p.srcDesc.Digest.String(), err, true)
 			continue
 		}
 		if d.Digest != p.srcDesc.Digest {
-			r.giveUp(p, cs, "HEAD "+p.srcDesc.Digest.String(), fmt.Errorf("answered digest %s", d.Digest))
+			r.giveUp(p, cs, "HEAD "+p.srcDesc.Digest.String(), fmt.Errorf("answered digest %s", d.Digest), true)
 			continue
 		}
 		p.res.ContentSource = cs.name
@@ -328,7 +334,7 @@ func (r *run) getManifest(ctx context.Context, p *plan, ref name.Reference, d v1
 		for _, cs := range r.sources(p) {
 			desc, err := r.contentManifest(ctx, p, cs, d)
 			if err != nil {
-				r.giveUp(p, cs, "manifest "+d.String(), err)
+				r.giveUp(p, cs, "manifest "+d.String(), err, p.srcDesc != nil && d == p.srcDesc.Digest)
 				continue
 			}
 			ic := r.contentOf(p)
@@ -387,7 +393,7 @@ func (c *copier) upload(ctx context.Context, d v1.Descriptor, l v1.Layer, sb *sr
 	for _, cs := range r.sources(p) {
 		repo, err := cs.repo(p)
 		if err != nil {
-			r.giveUp(p, cs, "repository name", err)
+			r.giveUp(p, cs, "repository name", err, true)
 			continue
 		}
 		cb := &contentBlob{ctx: ctx, pull: r.csPull, ref: repo.Digest(d.Digest.String()), desc: d, timeout: r.csTimeout, cs: cs}
@@ -400,7 +406,7 @@ func (c *copier) upload(ctx context.Context, d v1.Descriptor, l v1.Layer, sb *sr
 		}
 		err = r.tgtPut.Upload(ctx, p.tgtRepo, cl)
 		if rerr := cb.readErr(); rerr != nil {
-			r.giveUp(p, cs, "blob "+d.Digest.String(), rerr)
+			r.giveUp(p, cs, "blob "+d.Digest.String(), rerr, false)
 			continue
 		}
 		if err != nil {

@@ -626,3 +626,44 @@ func TestContentSourceStallsInBlob(t *testing.T) {
 		t.Errorf("hub stats = %+v, want 1 pull (the second image) and blob GETs", s)
 	}
 }
+
+// TestContentSourcePartial: a content source that holds the index but not
+// one of its platforms supplies the rest; the hub supplies that platform
+// alone, and the report says how much came from each.
+func TestContentSourcePartial(t *testing.T) {
+	t.Parallel()
+	h, target := newHub(t), newRegistry(t)
+	csUp := newRegistry(t)
+	digest := h.push(t, "multi:1", multiArch(t, types.DockerManifestList, "linux/amd64", "linux/arm64", "linux/s390x"))
+	copyImage(t, h.upstream+"/library/multi:1", csUp+"/library/multi:1")
+	var im v1.IndexManifest
+	if err := json.Unmarshal(rawManifestOf(t, h.upstream+"/library/multi:1"), &im); err != nil {
+		t.Fatal(err)
+	}
+	gone := im.Manifests[1].Digest
+	if err := remote.Delete(mustRef(t, csUp+"/library/multi@"+gone.String())); err != nil {
+		t.Fatal(err)
+	}
+	repo := uniqueRepo(t)
+	h.proxy.Reset()
+	rep := mustMirror(t, []Image{{Source: "docker.io/library/multi:1", Repository: repo}},
+		append(testOptions(t, target, h, nil), WithContentSource("docker.io", "http://"+csUp))...)
+	got := rep.Images[0]
+	if got.Digest != digest || head(t, target, repo+":1") != digest || head(t, target, repo+"@"+gone.String()) != gone.String() {
+		t.Errorf("digest %s, want %s with every platform", got.Digest, digest)
+	}
+	if s := h.proxy.Stats(); s.Pulls != 1 || got.PullsUsed != 1 {
+		t.Errorf("hub pulls = %d (report %d), want 1: the platform the content source lacks", s.Pulls, got.PullsUsed)
+	}
+	counts := map[string][2]int{}
+	for _, o := range got.Content {
+		counts[o.Registry] = [2]int{o.Manifests, o.Pulls}
+	}
+	hubHost := strings.TrimPrefix(h.url, "http://")
+	if counts[csUp] != [2]int{3, 0} || counts[hubHost] != [2]int{1, 1} {
+		t.Errorf("content = %+v, want 3 manifests from %s and 1 (a counted pull) from %s", got.Content, csUp, hubHost)
+	}
+	if len(got.Warnings) != 0 {
+		t.Errorf("warnings = %q, want none: lacking a platform is no fault", got.Warnings)
+	}
+}
