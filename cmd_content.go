@@ -149,6 +149,19 @@ func contentSettings(c *cli.Context, cfg *fileConfig) []setting {
 		add(o.ContentSources, resolver{c, cfg}.fileAt(cfg.ContentSources.Line))
 		return rows
 	}
-	add(ecr.DefaultContentSources, defaultSource)
+	// The defaults stand aside for a registry read through a mirror.
+	given, _ := pairs(c, "registry-mirror")
+	mirrors, _ := resolver{c, cfg}.pairs("registry-mirror", given, cfg.RegistryMirrors, rewrite.NormalizeRegistry)
+	defaults := map[string][]string{}
+	for reg, urls := range ecr.DefaultContentSources {
+		mirrored := false
+		for m := range mirrors {
+			mirrored = mirrored || rewrite.NormalizeRegistry(m) == reg
+		}
+		if !mirrored {
+			defaults[reg] = urls
+		}
+	}
+	add(defaults, defaultSource)
 	return rows
 }

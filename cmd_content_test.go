@@ -128,3 +128,21 @@ func TestPrintReportFrom(t *testing.T) {
 		t.Errorf("plan output:\n%s", out)
 	}
 }
+
+// TestConfigShowsContentSources: `ecrbase config` shows the defaults, and
+// none for a registry read through a mirror.
+func TestConfigShowsContentSources(t *testing.T) {
+	isolate(t)
+	newRepo(t, nil)
+	got := configOutput(t)
+	if s, ok := got.find("content_sources", "docker.io"); !ok || !reflect.DeepEqual(s.Value, []any{"https://public.ecr.aws/docker", "https://mirror.gcr.io"}) {
+		t.Errorf("content_sources[docker.io] = %+v, want the defaults", s)
+	}
+	got = configOutput(t, "--registry-mirror", "docker.io=https://artifactory.example.com/hub")
+	if s, ok := got.find("content_sources", ""); !ok || s.source.Kind != "default" {
+		t.Errorf("with a docker.io mirror: content_sources = %+v, want {} by default", s)
+	}
+	if _, ok := got.find("content_sources", "docker.io"); ok {
+		t.Error("with a docker.io mirror the defaults are still shown for docker.io")
+	}
+}
