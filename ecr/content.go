@@ -37,8 +37,11 @@ var DefaultContentSources = map[string][]string{
 const defaultContentTimeout = 10 * time.Second
 
 // ecrPublicPace spaces requests to Amazon ECR Public, which allows one
-// unauthenticated pull per second.
-const ecrPublicPace = time.Second
+// unauthenticated pull per second, and ten with credentials.
+const (
+	ecrPublicPace       = time.Second
+	ecrPublicAuthedPace = 100 * time.Millisecond
+)
 
 // WithContentSource adds a content source for registry (for example
 // docker.io): a registry at baseURL (with an optional repository path
@@ -188,6 +191,11 @@ func (r *run) contentSetup() error {
 	for _, list := range r.content {
 		for _, cs := range list {
 			if cs.pace != nil {
+				if reg, err := name.NewRegistry(cs.m.host); err == nil {
+					if a, err := keychain.Resolve(reg); err == nil && a != authn.Anonymous {
+						cs.pace.every = ecrPublicAuthedPace
+					}
+				}
 				if p, ok := paced[cs.m.host]; ok {
 					cs.pace = p // one pace per host, shared by its prefixes
 				} else {

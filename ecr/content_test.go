@@ -667,3 +667,29 @@ func TestContentSourcePartial(t *testing.T) {
 		t.Errorf("warnings = %q, want none: lacking a platform is no fault", got.Warnings)
 	}
 }
+
+// TestECRPublicPace: ECR Public is paced at one request per second, or ten
+// with credentials for it. Nothing is contacted.
+func TestECRPublicPace(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		kc   authn.Keychain
+		want time.Duration
+	}{
+		{"anonymous", hostKeychain{"other.example", "u", "p"}, time.Second},
+		{"logged in", hostKeychain{"public.ecr.aws", "u", "p"}, 100 * time.Millisecond},
+	} {
+		o, err := makeOptions(WithContentSource("docker.io", "https://public.ecr.aws/docker"), WithKeychain(tc.kc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &run{o: o, mirrors: map[string]mirror{}}
+		if err := r.contentSetup(); err != nil {
+			t.Fatal(err)
+		}
+		if cs := r.content[name.DefaultRegistry]; len(cs) != 1 || cs[0].pace == nil || cs[0].pace.every != tc.want {
+			t.Errorf("%s: pace = %+v, want every %s", tc.name, cs, tc.want)
+		}
+	}
+}
