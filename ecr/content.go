@@ -307,7 +307,15 @@ func (r *run) cwarn(p *plan, msg string) {
 // planContent finds, with a HEAD by digest, the content source that holds
 // p's image; the copy then spends no counted pull on the registry.
 func (r *run) planContent(p *plan) {
-	if p.srcDesc == nil || len(r.content) == 0 {
+	if p.srcDesc == nil {
+		return
+	}
+	// A platform subset of an OCI index keeps the attestation manifests
+	// of its platforms, and how many there are shows only in the index.
+	if len(r.platforms) > 0 && p.srcDesc.MediaType == types.OCIImageIndex {
+		p.res.PullsEstimate = true
+	}
+	if len(r.content) == 0 {
 		return
 	}
 	for _, cs := range r.sources(p) {

@@ -455,6 +455,9 @@ func TestPlatformSubsetAttestations(t *testing.T) {
 	rep := mustMirror(t, []Image{{Source: "docker.io/library/att:1", Repository: repo}},
 		append(testOptions(t, target, h, nil), WithPlatforms("linux/arm64"))...)
 	got := rep.Images[0]
+	if got.PullsNeeded != 2 || !got.PullsEstimate || got.PullsUsed != 3 {
+		t.Errorf("pulls needed %d (estimate %t), used %d; want an estimate of 2, and 3 used (index, arm64, its attestation)", got.PullsNeeded, got.PullsEstimate, got.PullsUsed)
+	}
 	if got.AttestationsKept != 1 || got.AttestationsDropped != 1 {
 		t.Errorf("attestations kept %d dropped %d, want 1 and 1", got.AttestationsKept, got.AttestationsDropped)
 	}
