@@ -108,6 +108,9 @@ type imageContent struct {
 	mu      sync.Mutex
 	skip    map[*contentSource]bool // refused, lacking or down for this image
 	origins []*Origin
+	// sourceDown: the image's own registry could not be reached while
+	// planning, and a content source stands in for it.
+	sourceDown bool
 }
 
 // parseContentSource reads one content source URL, with the rules of a
@@ -339,6 +342,43 @@ func (r *run) planContent(p *plan) {
 		p.res.PullsNeeded, p.res.PullsEstimate = 0, false
 		return
 	}
+}
+
+// pinnedFromContent stands in for the image's own registry when it cannot
+// be reached and the reference is pinned by digest: the digest says what
+// the image is, so a content source that holds it is as good. A tag, by
+// contrast, is only ever resolved on the registry itself.
+func (r *run) pinnedFromContent(p *plan, desc *v1.Descriptor, err error) (*v1.Descriptor, error) {
+	if err == nil || p.src.digest == "" || !unreachable(err) {
+		return desc, err
+	}
+	want, herr := v1.NewHash(p.src.digest)
+	if herr != nil {
+		return desc, err
+	}
+	for _, cs := range r.sources(p) {
+		repo, rerr := cs.repo(p)
+		if rerr != nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(p.ctx, r.csTimeout)
+		d, cerr := r.csPull.Head(ctx, repo.Digest(want.String()))
+		cancel()
+		if cerr != nil {
+			r.giveUp(p, cs, "HEAD "+want.String(), cerr, true)
+			continue
+		}
+		if d.Digest != want {
+			continue
+		}
+		r.warn(p, fmt.Sprintf("%s unreachable (%v); the pinned digest %s is read from content source %s", p.readHost, err, want, cs.name))
+		ic := r.contentOf(p)
+		ic.mu.Lock()
+		ic.sourceDown = true
+		ic.mu.Unlock()
+		return d, nil
+	}
+	return desc, err
 }
 
 // getManifest reads the manifest with digest d of p's image: from the

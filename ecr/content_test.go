@@ -696,3 +696,37 @@ func TestECRPublicPace(t *testing.T) {
 		}
 	}
 }
+
+// TestContentSourcePinnedHubDown: with the hub down, an image pinned by
+// digest is copied from a content source that holds that digest; an image
+// named by tag alone still fails, since only the hub may say what a tag is.
+func TestContentSourcePinnedHubDown(t *testing.T) {
+	t.Parallel()
+	h, target := newHub(t), newRegistry(t)
+	csUp := newRegistry(t)
+	digest := h.push(t, "app:1", randomImage(t, 4096, 2))
+	copyImage(t, h.upstream+"/library/app:1", csUp+"/library/app:1")
+	h.proxy.SetFault(hubproxy.Fault{Mode: hubproxy.ServerError})
+	repo := uniqueRepo(t)
+	images := []Image{
+		{Source: "docker.io/library/app:1@" + digest, Repository: repo},
+		{Source: "docker.io/library/app:1", Repository: repo + "-tag"},
+	}
+	rep, err := Mirror(context.Background(), images, append(testOptions(t, target, h, nil), WithContentSource("docker.io", "http://"+csUp))...)
+	if err == nil || rep.Failed != 1 {
+		t.Fatalf("Mirror error %v, %d failed; want the tag-only image to fail", err, rep.Failed)
+	}
+	got := rep.Images[0]
+	if got.Action != Copy || got.Digest != digest || head(t, target, repo+":1") != digest {
+		t.Errorf("pinned image: %s %s, ECR %s; want copied at %s", got.Action, got.Digest, head(t, target, repo+":1"), digest)
+	}
+	if !strings.Contains(strings.Join(got.Warnings, "\n"), "pinned digest") {
+		t.Errorf("warnings = %q, want one saying the pinned digest came from the content source", got.Warnings)
+	}
+	if s := h.proxy.Stats(); s.Pulls != 0 {
+		t.Errorf("hub pulls = %d, want 0", s.Pulls)
+	}
+	if rep.Images[1].Action != Fail {
+		t.Errorf("tag-only image action = %s, want fail", rep.Images[1].Action)
+	}
+}

@@ -307,6 +307,7 @@ func (r *run) planImage(p *plan) {
 	p.readHost = p.src.read.RegistryStr()
 
 	srcDesc, srcErr := r.src.Head(ctx, p.src.readRef())
+	srcDesc, srcErr = r.pinnedFromContent(p, srcDesc, srcErr)
 	res.Quota = r.book.quota(p.readHost)
 	tgtDesc, err := r.tgtGet.Head(ctx, p.tgtRef)
 	if err != nil && !notFound(err) {

@@ -80,6 +80,14 @@ func (r *run) copyReferrers(p *plan) {
 	if r.o.NoReferrers || r.o.DryRun {
 		return
 	}
+	ic := r.contentOf(p)
+	ic.mu.Lock()
+	down := ic.sourceDown
+	ic.mu.Unlock()
+	if down {
+		r.warn(p, "signatures and referrers not looked for: they are listed only by "+p.readHost+", which is unreachable")
+		return
+	}
 	var subjects []v1.Hash
 	seen := map[v1.Hash]bool{}
 	add := func(h v1.Hash) {
