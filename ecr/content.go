@@ -397,6 +397,10 @@ func (r *run) getManifest(ctx context.Context, p *plan, ref name.Reference, d v1
 			ic.mu.Lock()
 			ic.origin(cs.name).Manifests++
 			ic.mu.Unlock()
+			if p.srcDesc != nil && d == p.srcDesc.Digest {
+				r.em.emit(Event{Image: p.img.Source, Kind: "source", Digest: d.String(),
+					Message: "reading by digest from content source " + cs.name + ", verified: no counted pull"})
+			}
 			return desc, nil
 		}
 	}

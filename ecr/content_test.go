@@ -103,7 +103,11 @@ func TestContentSourceZeroPulls(t *testing.T) {
 	}
 
 	h.proxy.Reset()
-	rep := mustMirror(t, images, opts...)
+	var progress lines
+	rep := mustMirror(t, images, append(opts, WithProgress(&progress))...)
+	if n := strings.Count(progress.String(), " source sha256:"); n != 2 || !strings.Contains(progress.String(), "from content source "+csName) {
+		t.Errorf("progress has %d source lines, want 2 naming %s:\n%s", n, csName, progress.String())
+	}
 	if s := h.proxy.Stats(); s.Pulls != 0 || s.ManifestGets != 0 || s.BlobGets != 0 {
 		t.Errorf("hub stats = %+v, want 0 manifest GETs, 0 pulls, 0 blob GETs", s)
 	}

@@ -110,7 +110,7 @@ type Report struct {
 type Event struct {
 	Time    time.Time     `json:"time"`
 	Image   string        `json:"image"`
-	Kind    string        `json:"kind"` // plan, copy, blob, manifest, tag, done, wait, warning, error, scan
+	Kind    string        `json:"kind"` // plan, copy, source, blob, manifest, referrer, tag, done, wait, warning, error, scan
 	Status  string        `json:"status,omitempty"`
 	Digest  string        `json:"digest,omitempty"`
 	Bytes   int64         `json:"bytes,omitempty"`
