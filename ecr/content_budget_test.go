@@ -80,3 +80,37 @@ func TestContentSourceBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestContentSourceBudgetRefused: a content source the plan counted on
+// (its HEAD holds the image) serves bytes that fail verification; with no
+// pull left, the image fails with the budget error before any manifest GET
+// at the hub, and nothing is created in ECR.
+func TestContentSourceBudgetRefused(t *testing.T) {
+	t.Parallel()
+	h, target, csUp := newHub(t), newRegistry(t), newRegistry(t)
+	h.push(t, "refused:1", randomImage(t, 1024, 1))
+	copyImage(t, h.upstream+"/library/refused:1", csUp+"/library/refused:1")
+	tp, csURL := newTamperer(t, csUp, true, false)
+	repo := uniqueRepo(t)
+	h.proxy.Reset()
+	h.proxy.SetQuota(100, 0, false)
+	rep, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/refused:1", Repository: repo}},
+		append(testOptions(t, target, h, nil), WithContentSource("docker.io", csURL))...)
+	if !errors.Is(err, ErrPullBudget) {
+		t.Fatalf("Mirror error = %v, want %v", err, ErrPullBudget)
+	}
+	if tp.tampered.Load() == 0 {
+		t.Fatal("the content source tampered with nothing: the test proves nothing")
+	}
+	if got := rep.Images[0]; got.ContentSource == "" || got.PullsNeeded != 0 {
+		t.Errorf("plan: content source %q, %d pulls needed; want the content source and 0", got.ContentSource, got.PullsNeeded)
+	}
+	if s := h.proxy.Stats(); s.ManifestGets != 0 {
+		t.Errorf("hub manifest GETs = %d, want 0", s.ManifestGets)
+	}
+	out, derr := awsecr.NewFromConfig(motoConfig(t)).DescribeRepositories(context.Background(),
+		&awsecr.DescribeRepositoriesInput{RepositoryNames: []string{repo}})
+	if derr == nil {
+		t.Errorf("repository %s was created: %+v", repo, out.Repositories)
+	}
+}
