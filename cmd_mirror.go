@@ -60,7 +60,7 @@ func mirrorCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback is always allowed)", EnvVars: envVar("insecure-registry")},
 			&cli.BoolFlag{Name: "wait", Usage: "when Docker Hub's pull window is used up, wait instead of failing", EnvVars: envVar("wait")},
 			&cli.DurationFlag{Name: "max-wait", Usage: "with --wait, longest total wait on 429 answers per image", Value: defaultMaxWait, EnvVars: envVar("max-wait")},
-			&cli.DurationFlag{Name: "timeout", Usage: "the longest a registry or the AWS API may stay silent before the request is abandoned ; when set, it bounds content sources too (else 10s)", Value: defaultTimeout, EnvVars: envVar("timeout")},
+			&cli.DurationFlag{Name: "timeout", Usage: "the longest a registry or the AWS API may stay silent before the request is abandoned; when set, it bounds content sources too (else 10s)", Value: defaultTimeout, EnvVars: envVar("timeout")},
 			&cli.BoolFlag{Name: "scan-on-push", Usage: "turn on scan-on-push in repositories it creates", Value: true, EnvVars: envVar("scan-on-push")},
 			&cli.StringFlag{Name: "tag-mutability", Usage: "`MUTABLE` or IMMUTABLE, for repositories it creates", EnvVars: envVar("tag-mutability")},
 			&cli.StringFlag{Name: "kms-key", Usage: "encrypt created repositories with KMS key `ARN` (default AES256)", EnvVars: envVar("kms-key")},
