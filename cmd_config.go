@@ -60,7 +60,7 @@ func configCommand() *cli.Command {
 }
 
 // mirrorSettingFlags are the mirror flags the configuration file can set.
-var mirrorSettingFlags = []string{"platform", "registry-mirror", "insecure-registry", "scan-on-push", "tag-mutability", "kms-key", "repo-tag", "lifecycle-policy"}
+var mirrorSettingFlags = []string{"platform", "registry-mirror", "insecure-registry", "scan-on-push", "tag-mutability", "kms-key", "repo-tag", "lifecycle-policy", "content-source", "no-content-sources"}
 
 // configFlags are --json, the naming flags, and mirror's flags for the
 // settings the file holds (the same definitions, so the same environment
@@ -149,6 +149,7 @@ func configSettings(c *cli.Context, cfg *fileConfig) ([]setting, error) {
 		return nil, err
 	}
 	list("insecure_registries", "insecure-registry", cfg.InsecureRegistries)
+	rows = append(rows, contentSettings(c, cfg)...)
 	b, s = r.boolean("scan-on-push", cfg.ScanOnPush, true)
 	add("repository.scan_on_push", b, s)
 	str("repository.tag_mutability", "tag-mutability", cfg.TagMutability, "")

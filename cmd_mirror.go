@@ -39,7 +39,14 @@ func mirrorCommand() *cli.Command {
 	   ecrbase mirror --dry-run services/api
 	   ecrbase mirror --image python:3.12 --image quay.io/minio/minio:latest
 	   ecrbase mirror --platform linux/amd64,linux/arm64 --json . > mirror.json
-	   ecrbase mirror --registry-mirror docker.io=https://artifactory.example.com/dockerhub .`,
+	   ecrbase mirror --registry-mirror docker.io=https://artifactory.example.com/dockerhub .
+	   ecrbase mirror --content-source docker.io=https://mirror.gcr.io .
+
+	Docker Hub images are read by digest from content sources first (by
+	default public.ecr.aws/docker for official images, then mirror.gcr.io),
+	verified, so that Docker Hub counts no pull; its tag is still resolved on
+	Docker Hub with a free HEAD. Signatures and other referrers of the images
+	are copied too (--no-referrers to skip them).`,
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "image", Usage: "also mirror `REF` (repeatable)", EnvVars: envVar("image")},
 			&cli.StringSliceFlag{Name: "platform", Usage: "copy only these platforms of an index, `OS/ARCH[,...]` (the index digest changes)", EnvVars: envVar("platform")},
@@ -53,7 +60,7 @@ func mirrorCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback is always allowed)", EnvVars: envVar("insecure-registry")},
 			&cli.BoolFlag{Name: "wait", Usage: "when Docker Hub's pull window is used up, wait instead of failing", EnvVars: envVar("wait")},
 			&cli.DurationFlag{Name: "max-wait", Usage: "with --wait, longest total wait on 429 answers per image, a `DURATION` such as 10m", Value: defaultMaxWait, EnvVars: envVar("max-wait")},
-			&cli.DurationFlag{Name: "timeout", Usage: "the longest a registry or the AWS API may stay silent before the request is abandoned, a `DURATION`", Value: defaultTimeout, EnvVars: envVar("timeout")},
+			&cli.DurationFlag{Name: "timeout", Usage: "the longest a registry or the AWS API may stay silent before the request is abandoned, a `DURATION`; when set, it bounds content sources too (else 10s)", Value: defaultTimeout, EnvVars: envVar("timeout")},
 			&cli.BoolFlag{Name: "scan-on-push", Usage: "turn on scan-on-push in repositories it creates", Value: true, EnvVars: envVar("scan-on-push")},
 			&cli.StringFlag{Name: "tag-mutability", Usage: "tag mutability of repositories it creates, `MUTABLE|IMMUTABLE`", EnvVars: envVar("tag-mutability")},
 			&cli.StringFlag{Name: "kms-key", Usage: "encrypt created repositories with KMS key `ARN` (default AES256)", EnvVars: envVar("kms-key")},
@@ -61,7 +68,7 @@ func mirrorCommand() *cli.Command {
 			&cli.PathFlag{Name: "lifecycle-policy", Usage: "apply the lifecycle policy in `FILE` to created repositories", EnvVars: envVar("lifecycle-policy")},
 			&cli.BoolFlag{Name: "scan-wait", Usage: "wait for the scan results of the images pushed", EnvVars: envVar("scan-wait")},
 			&cli.StringFlag{Name: "fail-on", Usage: "exit 1 when a scan finds `SEVERITY` or worse (LOW, MEDIUM, HIGH, CRITICAL)", EnvVars: envVar("fail-on")},
-		}, namingFlags()...),
+		}, append(contentFlags(), namingFlags()...)...),
 		OnUsageError: onUsageError,
 		Action:       mirrorAction,
 	}
@@ -194,6 +201,11 @@ func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
 	for reg, u := range mirrors {
 		o = append(o, ecr.WithRegistryMirror(reg, u))
 	}
+	content, err := contentOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	o = append(o, content...)
 	tags, err := pairs(c, "repo-tag")
 	if err != nil {
 		return nil, err
@@ -217,7 +229,7 @@ func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
 
 func printReport(w io.Writer, rep *ecr.Report) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tSTATUS\tACTION\tSOURCE DIGEST\tECR DIGEST\tPULLS\tTARGET")
+	fmt.Fprintln(tw, "SOURCE\tSTATUS\tACTION\tSOURCE DIGEST\tECR DIGEST\tPULLS\tFROM\tTARGET")
 	for _, r := range rep.Images {
 		pulls := fmt.Sprint(r.PullsNeeded)
 		if r.PullsEstimate {
@@ -226,8 +238,8 @@ func printReport(w io.Writer, rep *ecr.Report) {
 		if !rep.DryRun {
 			pulls = fmt.Sprint(r.PullsUsed)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, r.Status, r.Action,
-			short(r.SourceDigest), short(r.TargetDigest), pulls, r.Target)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, r.Status, r.Action,
+			short(r.SourceDigest), short(r.TargetDigest), pulls, dash(r.From()), r.Target)
 	}
 	tw.Flush()
 	pulls := fmt.Sprintf("%d counted pull(s) used", rep.PullsUsed)
@@ -239,6 +251,13 @@ func printReport(w io.Writer, rep *ecr.Report) {
 		}
 	}
 	fmt.Fprintf(w, "%d image(s), %d failed, %s", len(rep.Images), rep.Failed, pulls)
+	if len(rep.Pulls) > 0 {
+		var per []string
+		for _, reg := range slices.Sorted(maps.Keys(rep.Pulls)) {
+			per = append(per, fmt.Sprintf("%s %d", reg, rep.Pulls[reg]))
+		}
+		fmt.Fprintf(w, " (%s)", strings.Join(per, ", "))
+	}
 	for _, q := range rep.Quotas {
 		fmt.Fprintf(w, "; %s: %s", q.Registry, q.String())
 	}

@@ -104,6 +104,7 @@ type fileConfig struct {
 	Platforms          value[[]string]
 	RegistryMirrors    []pair
 	InsecureRegistries value[[]string]
+	ContentSources     value[[]pair] // registry -> URL, in order of preference; set and empty turns them off
 
 	ScanOnPush     value[bool]
 	TagMutability  value[string]
@@ -159,6 +160,7 @@ var topFields = []field{
 	{"insecure_registries", func(d *decoder, n *yaml.Node) error {
 		return d.list(n, "insecure_registries", &d.cfg.InsecureRegistries, checkHost)
 	}},
+	{"content_sources", func(d *decoder, n *yaml.Node) error { return d.contentSources(n) }},
 	{"repository", func(d *decoder, n *yaml.Node) error { return d.mapping(n, "repository", repositoryFields) }},
 }
 
@@ -1156,6 +1158,7 @@ func mirrorConfig(c *cli.Context) (ecr.Option, error) {
 		if _, ok := flagSource(c, "insecure-registry"); !ok && cfg.InsecureRegistries.set() {
 			o.Insecure = slices.Clone(cfg.InsecureRegistries.V)
 		}
+		contentSourcesFromFile(c, cfg, o)
 		if _, ok := flagSource(c, "scan-on-push"); !ok && cfg.ScanOnPush.set() {
 			o.ScanOnPush = cfg.ScanOnPush.V
 		}

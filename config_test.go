@@ -660,26 +660,27 @@ repository:
 	t.Setenv("AWS_REGION", "eu-north-1")
 	code, out, errOut := ecrbase(t, "", "config", "--prefix", "quay.io=quay-mirror", "--strict")
 	want := `config file: .ecrbase.yaml
-SETTING                      VALUE        SOURCE
-account_arg                  Account_ID   .ecrbase.yaml:2
-region_arg                   AWS_REGION   default
-region                       eu-north-1   env AWS_REGION
-prefixes[docker.io]          hub          .ecrbase.yaml:4
-prefixes[quay.io]            quay-mirror  flag --prefix
-exclude                      -            default
-only                         -            default
-syntax                       keep         default
-onbuild                      keep         default
-strict                       true         flag --strict
-build_args                   -            default
-platforms                    linux/amd64  .ecrbase.yaml:6
-registry_mirrors             -            default
-insecure_registries          -            default
-repository.scan_on_push      true         default
-repository.tag_mutability    -            default
-repository.kms_key           -            default
-repository.tags[team]        web          .ecrbase.yaml:8
-repository.lifecycle_policy  policy.json  .ecrbase.yaml:9
+SETTING                      VALUE                                                SOURCE
+account_arg                  Account_ID                                           .ecrbase.yaml:2
+region_arg                   AWS_REGION                                           default
+region                       eu-north-1                                           env AWS_REGION
+prefixes[docker.io]          hub                                                  .ecrbase.yaml:4
+prefixes[quay.io]            quay-mirror                                          flag --prefix
+exclude                      -                                                    default
+only                         -                                                    default
+syntax                       keep                                                 default
+onbuild                      keep                                                 default
+strict                       true                                                 flag --strict
+build_args                   -                                                    default
+platforms                    linux/amd64                                          .ecrbase.yaml:6
+registry_mirrors             -                                                    default
+insecure_registries          -                                                    default
+content_sources[docker.io]   https://public.ecr.aws/docker,https://mirror.gcr.io  default
+repository.scan_on_push      true                                                 default
+repository.tag_mutability    -                                                    default
+repository.kms_key           -                                                    default
+repository.tags[team]        web                                                  .ecrbase.yaml:8
+repository.lifecycle_policy  policy.json                                          .ecrbase.yaml:9
 `
 	if code != exitOK || out != want {
 		t.Errorf("config = %d (stderr %q), diff (-want +got):\n%s", code, errOut, cmp.Diff(want, out))
@@ -704,6 +705,7 @@ repository.lifecycle_policy  policy.json  .ecrbase.yaml:9
 		{Name: "platforms", Value: []any{"linux/amd64"}, source: source{Kind: "file", File: ".ecrbase.yaml", Line: 6}},
 		{Name: "registry_mirrors", Value: map[string]any{}, source: source{Kind: "default"}},
 		{Name: "insecure_registries", Value: []any{}, source: source{Kind: "default"}},
+		{Name: "content_sources", Key: "docker.io", Value: []any{"https://public.ecr.aws/docker", "https://mirror.gcr.io"}, source: source{Kind: "default"}},
 		{Name: "repository.scan_on_push", Value: true, source: source{Kind: "default"}},
 		{Name: "repository.tag_mutability", Value: "", source: source{Kind: "default"}},
 		{Name: "repository.kms_key", Value: "", source: source{Kind: "default"}},

@@ -37,7 +37,8 @@ var valueChecks = map[string]func(string) error{
 	"ignore":            checkIgnore,
 	"image":             imageCheck,
 	"platform":          checkPlatform,
-	"registry-mirror":   pairCheck(checkMirrorFlag),
+	"registry-mirror":   registryURLCheck,
+	"content-source":    registryURLCheck,
 	"insecure-registry": checkHost,
 	"tag-mutability":    oneOfFold("MUTABLE", "IMMUTABLE"),
 	"kms-key":           checkKMSKey,
@@ -186,6 +187,15 @@ func checkMirrorFlag(registry, base string) error {
 		base = u.String()
 	}
 	return checkMirror(registry, base)
+}
+
+// registryURLCheck checks a REGISTRY=URL flag value.
+func registryURLCheck(kv string) error {
+	k, v, ok := strings.Cut(kv, "=")
+	if !ok || k == "" {
+		return errors.New("want REGISTRY=URL")
+	}
+	return checkMirrorFlag(k, v)
 }
 
 func pairCheck(check func(k, v string) error) func(string) error {

@@ -34,6 +34,7 @@ var badValues = map[string]struct {
 	"platform":          {"linux", exitUsage},
 	"jobs":              {"0", exitUsage},
 	"registry-mirror":   {"docker.io=ftp://mirror", exitUsage},
+	"content-source":    {"docker.io=ftp://mirror", exitUsage},
 	"insecure-registry": {"http://host", exitUsage},
 	"max-wait":          {"-1m", exitUsage},
 	"timeout":           {"-5s", exitUsage},

@@ -57,7 +57,7 @@ func (r *run) copy(p *plan) (string, error) {
 	ctx := p.ctx
 	defer r.book.release(p.ic, p.readHost)
 	c := &copier{r: r, p: p, sem: make(chan struct{}, r.o.BlobJobs)}
-	desc, err := r.readTop(p) // counted pull
+	desc, err := r.readTop(p) // counted pull, unless a content source has it
 	if err != nil {
 		return "", err
 	}
@@ -72,7 +72,7 @@ func (r *run) copy(p *plan) (string, error) {
 		}
 		children = idx.Manifests
 		if len(r.platforms) > 0 {
-			children = selectPlatforms(idx.Manifests, r.platforms)
+			children = r.keepAttestations(p, idx.Manifests, selectPlatforms(idx.Manifests, r.platforms))
 			if len(children) == 0 {
 				return "", fmt.Errorf("%s: %w %s (it has %s)", ref, ErrNoPlatform,
 					platformList(r.platforms), strings.Join(platformsOf(idx.Manifests), ","))
@@ -88,7 +88,11 @@ func (r *run) copy(p *plan) (string, error) {
 		if missing, err = c.missing(ctx, children); err != nil {
 			return "", err
 		}
-		if err := c.budget(missing, "the index GET needed to count its platforms was spent"); err != nil {
+		spent := "the index GET needed to count its platforms was spent"
+		if p.ic.pulls.Load() == 0 {
+			spent = "the index was read from a content source, no counted pull spent"
+		}
+		if err := c.budget(ctx, children, missing, spent); err != nil {
 			return "", err
 		}
 	}
@@ -127,29 +131,43 @@ func (r *run) copy(p *plan) (string, error) {
 }
 
 // readTop reads the image's manifest or index. A tag is read by the digest
-// its HEAD announced: go-containerregistry then checks the bytes against
-// that digest, and the copy is what the plan saw even if the tag moves in
-// between. A source whose HEAD announces a digest it does not serve is
-// caught here: when ECR has the tag, by a free HEAD, so a run that keeps
-// ECR's copy spends no pull; otherwise the tag is read and its bytes are
-// checked against the GET's own Docker-Content-Digest (readManifest).
+// its HEAD announced: from a content source that holds it (verified against
+// that digest, no counted pull), else from the source, where
+// go-containerregistry checks the bytes against that digest; either way the
+// copy is what the plan saw even if the tag moves in between. A source whose
+// HEAD announces a digest it does not serve is caught here: when ECR has the
+// tag, by a free HEAD, so a run that keeps ECR's copy spends no pull;
+// otherwise the tag is read and its bytes are checked against the GET's own
+// Docker-Content-Digest (readManifest).
 func (r *run) readTop(p *plan) (*remote.Descriptor, error) {
 	ctx := p.ctx
 	if p.src.digest != "" || p.srcDesc == nil {
-		desc, err := r.src.Get(ctx, p.src.readRef())
+		var want v1.Hash
+		if p.srcDesc != nil {
+			want = p.srcDesc.Digest
+		}
+		desc, err := r.getManifest(ctx, p, p.src.readRef(), want)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", p.srcName(), r.sourceError(p, err))
 		}
 		return desc, nil
+	}
+	desc, tried := r.fromContent(ctx, p, p.srcDesc.Digest)
+	if desc != nil {
+		return desc, nil
+	}
+	if tried {
+		if err := r.unplannedPull(p, p.srcDesc.Digest); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p.srcName(), err)
+		}
 	}
 	byDigest := p.src.read.Digest(p.srcDesc.Digest.String())
 	var err error
 	if p.tgtDesc != nil {
 		_, err = r.src.Head(ctx, byDigest)
 	}
-	var desc *remote.Descriptor
 	if err == nil {
-		desc, err = r.src.Get(ctx, byDigest)
+		desc, err = r.fromRegistry(ctx, p, byDigest)
 	}
 	if err == nil {
 		return desc, nil
@@ -163,7 +181,7 @@ func (r *run) readTop(p *plan) (*remote.Descriptor, error) {
 		return nil, fmt.Errorf("%w: %s", errHeadMismatch, msg)
 	}
 	r.warn(p, msg+"; reading the tag instead")
-	desc, err = r.src.Get(ctx, p.src.readRef())
+	desc, err = r.fromRegistry(ctx, p, p.src.readRef())
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p.srcName(), r.sourceError(p, err))
 	}
@@ -196,23 +214,37 @@ func (c *copier) missing(ctx context.Context, descs []v1.Descriptor) ([]bool, er
 }
 
 // budget refuses, before any of them is read, manifests that need more
-// counted pulls than the quota seen has left.
-func (c *copier) budget(missing []bool, spent string) error {
-	n := 0
-	for _, m := range missing {
+// counted pulls than the quota seen has left. Only what will really be read
+// from the image's own registry counts: manifests a content source supplies
+// cost no counted pull. When the quota would cover every missing manifest
+// anyway, the content sources are not asked up front; one that then fails
+// to supply a manifest has its pull reserved at that point (getManifest).
+// Otherwise each missing manifest is HEADed on them (free) first.
+func (c *copier) budget(ctx context.Context, descs []v1.Descriptor, missing []bool, spent string) error {
+	r, p := c.r, c.p
+	var counted []v1.Hash
+	for i, m := range missing {
 		if m {
-			n++
+			counted = append(counted, descs[i].Digest)
 		}
 	}
-	host := c.p.readHost
-	if q, others, ok := c.r.book.reserve(c.p.ic, host, n); !ok {
+	nMissing, host := len(counted), p.readHost
+	if len(counted) > 0 && len(r.sources(p)) > 0 {
+		if q := r.book.quota(host); q == nil || len(counted) <= q.Remaining-r.book.promised(host) {
+			return nil
+		}
+		counted = r.lacking(ctx, p, counted)
+	}
+	n := len(counted)
+	if q, others, ok := r.book.reserve(p.ic, host, n); !ok {
 		err := fmt.Errorf("%w on %s: stopped before copying anything (%s); its %d missing manifests need %d more counted pulls, quota seen: %s",
-			ErrPullBudget, host, spent, n, n, q)
+			ErrPullBudget, host, spent, nMissing, n, q)
 		if others > 0 {
 			err = fmt.Errorf("%w, %d of them promised to other copies under way", err, others)
 		}
 		return err
 	}
+	r.contentOf(p).plan(counted)
 	return nil
 }
 
@@ -241,7 +273,7 @@ func (c *copier) children(ctx context.Context, descs []v1.Descriptor, missing []
 func (c *copier) manifest(ctx context.Context, d v1.Descriptor) error {
 	r, p := c.r, c.p
 	ref := p.src.read.Digest(d.Digest.String())
-	desc, err := r.src.Get(ctx, ref) // counted pull
+	desc, err := r.getManifest(ctx, p, ref, d.Digest) // counted pull, unless a content source has it
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", ref, r.sourceError(p, err))
 	}
@@ -254,7 +286,7 @@ func (c *copier) manifest(ctx context.Context, d v1.Descriptor) error {
 		if err != nil {
 			return err
 		}
-		if err := c.budget(missing, "a nested index was read"); err != nil {
+		if err := c.budget(ctx, idx.Manifests, missing, "a nested index was read"); err != nil {
 			return err
 		}
 		if err := c.children(ctx, idx.Manifests, missing); err != nil {
@@ -345,13 +377,14 @@ func (c *copier) blob(ctx context.Context, d v1.Descriptor) error {
 		defer close(home.done)
 	}
 	start := time.Now()
-	err = c.upload(ctx, l)
+	err = c.upload(ctx, d, l, sb)
 	// go-containerregistry retries network failures but not a blob that
 	// fails its checksum (not a temporary error); one corrupt read may be a
-	// flaky proxy, so it gets exactly one more try.
+	// flaky proxy, so it gets exactly one more try. A content source whose
+	// bytes failed is not asked again (upload skips it for the image).
 	if err != nil && corrupt(sb.readErr()) {
-		r.warn(p, fmt.Sprintf("blob %s: %v; reading it once more", d.Digest, sb.readErr()))
-		err = c.upload(ctx, l)
+		r.cwarn(p, fmt.Sprintf("blob %s: %v; reading it once more", d.Digest, sb.readErr()))
+		err = c.upload(ctx, d, l, sb)
 	}
 	home.ok = err == nil
 	if err != nil {
@@ -373,9 +406,9 @@ func (c *copier) blob(ctx context.Context, d v1.Descriptor) error {
 	return nil
 }
 
-// upload puts one blob in ECR and cancels the upload sessions that failed
+// uploadTo puts one blob in ECR and cancels the upload sessions that failed
 // attempts left open there.
-func (c *copier) upload(ctx context.Context, l v1.Layer) error {
+func (c *copier) uploadTo(ctx context.Context, l v1.Layer) error {
 	uctx, ups := withUploads(ctx)
 	err := c.r.tgtPut.Upload(uctx, c.p.tgtRepo, l)
 	ups.cancel(ctx, c.r.tgtRT)

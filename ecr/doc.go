@@ -10,6 +10,12 @@
 // config (and its helpers) or DOCKERHUB_USERNAME / DOCKERHUB_TOKEN. No
 // credential appears in any error, event or report.
 //
+// Those GETs go first to content sources (content.go): registries that hold
+// the same images by digest, such as Docker's copy of the official images
+// on ECR Public. Their bytes are verified against the digest Docker Hub's
+// HEAD gave, so a cold copy can spend no counted pull at all. Signatures
+// and other referrers of the copied manifests follow them (referrers.go).
+//
 // ResolveTarget finds the account and region alone, for callers that only
 // need to name the registry.
 //

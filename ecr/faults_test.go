@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -170,15 +169,6 @@ func TestMirrorTimeouts(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mustRef(t *testing.T, s string) name.Reference {
-	t.Helper()
-	ref, err := name.ParseReference(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref
 }
 
 // silentServer accepts connections and never answers.

@@ -188,7 +188,9 @@ func testOptions(t testing.TB, target string, h *hub, e env) []Option {
 	if h != nil {
 		opts = append(opts, WithRegistryMirror("docker.io", h.url))
 	}
-	return opts
+	// No test reaches the default content sources (the internet); tests
+	// that want one name it.
+	return append(opts, WithContentSources(map[string][]string{}))
 }
 
 // head returns the digest target has for repo:ref, or "" when absent.

@@ -37,6 +37,13 @@ type run struct {
 	tgtPut *remote.Pusher    // ECR, writes
 	tgtRT  http.RoundTripper // ECR, below go-containerregistry: cancels upload sessions
 
+	content    map[string][]*contentSource // canonical registry -> content sources
+	csPull     *remote.Puller              // content sources, reads
+	csTimeout  time.Duration
+	srcRT      http.RoundTripper // the source client's transport, for the referrers client
+	keychain   authn.Keychain
+	imgContent sync.Map // *plan -> *imageContent
+
 	repos sync.Map // repository name -> *repoOnce
 	homes sync.Map // blob digest -> *blobHome: where this run put it in ECR
 }
@@ -147,6 +154,9 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 	if err := r.transports(); err != nil {
 		return nil, err
 	}
+	if err := r.contentSetup(); err != nil {
+		return nil, err
+	}
 
 	plans := r.plans(ctx, images)
 	rep.Images = make([]Result, len(plans))
@@ -170,6 +180,7 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 			p.res.Error = r.red.String(p.err.Error())
 			failed = append(failed, &imageError{source: p.img.Source, err: p.err, red: r.red})
 		}
+		r.contentReport(p, rep)
 		rep.Images[i] = *p.res
 		rep.PullsNeeded += p.res.PullsNeeded
 		rep.PullsEstimate = rep.PullsEstimate || p.res.PullsEstimate
@@ -211,8 +222,9 @@ func (r *run) transports() error {
 	}
 	keychain = redactingKeychain{k: keychain, red: r.red}
 	var err error
+	r.srcRT, r.keychain = &sourceTransport{inner: guard{inner: base(), schemes: srcSchemes}, book: r.book, o: o, emit: r.em.emit}, keychain
 	r.src, err = remote.NewPuller(
-		remote.WithTransport(&sourceTransport{inner: guard{inner: base(), schemes: srcSchemes}, book: r.book, o: o, emit: r.em.emit}),
+		remote.WithTransport(r.srcRT),
 		remote.WithAuthFromKeychain(keychain),
 		remote.WithRetryBackoff(o.backoff),
 		remote.WithRetryPredicate(retryable(false)),
@@ -331,6 +343,7 @@ func (r *run) planImage(p *plan) {
 	p.tgtDesc = tgtDesc
 	p.ic.keep.Store(tgtDesc != nil)
 	srcDesc, srcErr := r.src.Head(ctx, p.src.readRef())
+	srcDesc, srcErr = r.pinnedFromContent(p, srcDesc, srcErr)
 	res.Quota = r.book.quota(p.readHost)
 	if tgtDesc != nil {
 		res.TargetDigest = tgtDesc.Digest.String()
@@ -374,6 +387,7 @@ func (r *run) planImage(p *plan) {
 		}
 		if res.Action == Copy || res.Action == Update {
 			res.PullsNeeded, res.PullsEstimate = r.pullsNeeded(p)
+			r.planContent(p)
 			if len(r.platforms) == 0 || !srcDesc.MediaType.IsIndex() {
 				res.Digest = res.SourceDigest
 			}
@@ -497,6 +511,7 @@ func (r *run) act(p *plan) {
 		return
 	}
 	res.Digest, p.written = digest, true
+	r.copyReferrers(p)
 	if r.o.ScanWait {
 		if err := r.scanGate(p); err != nil {
 			r.fail(p, err)

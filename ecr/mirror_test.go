@@ -94,8 +94,11 @@ func TestMirrorPlatformSubset(t *testing.T) {
 
 	rep := mustMirror(t, images, opts...)
 	got := rep.Images[0]
-	if got.PullsNeeded != 2 || got.PullsEstimate || got.PullsUsed != 2 {
-		t.Errorf("pulls needed %d (estimate %t) used %d, want 2 exact and 2 used (index + one platform)", got.PullsNeeded, got.PullsEstimate, got.PullsUsed)
+	// An OCI index may hold attestations of the platform: the plan cannot
+	// know how many before it reads the index. This one's attestation
+	// names no platform, so it is dropped.
+	if got.PullsNeeded != 2 || !got.PullsEstimate || got.PullsUsed != 2 {
+		t.Errorf("pulls needed %d (estimate %t) used %d, want an estimate of 2 and 2 used (index + one platform)", got.PullsNeeded, got.PullsEstimate, got.PullsUsed)
 	}
 	if got.Digest == srcDigest || got.Digest == "" {
 		t.Errorf("digest = %q, want a new index digest", got.Digest)

@@ -46,6 +46,12 @@ type Options struct {
 	// request is abandoned and retried (default 30s).
 	Timeout time.Duration
 
+	// Content sources and referrers (content.go, referrers.go).
+	ContentSources   map[string][]string // registry -> base URLs holding its images by digest; nil: defaults
+	NoContentSources bool                // read everything from the registries themselves
+	ContentTimeout   time.Duration       // per content source request (default 10s)
+	NoReferrers      bool                // do not copy signatures, attestations and other referrers
+
 	// Repositories created in ECR.
 	ScanOnPush      bool              // default true
 	TagMutability   string            // MUTABLE or IMMUTABLE; empty is ECR's default
@@ -130,6 +136,9 @@ func makeOptions(opts ...Option) (*Options, error) {
 		if _, err := parseMirror(reg, u, o.Insecure); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkContentSources(o); err != nil {
+		return nil, err
 	}
 	if o.RegistryEndpoint != "" {
 		if u, err := url.Parse(o.RegistryEndpoint); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {

@@ -61,6 +61,20 @@ type Result struct {
 	PullsUsed     int    `json:"pulls_used"`
 	Quota         *Quota `json:"quota,omitempty"` // source quota seen while planning
 
+	// ContentSource is the content source found holding the image while
+	// planning: the copy reads it from there by digest.
+	ContentSource string `json:"content_source,omitempty"`
+	// Content tells, after a copy, which registries supplied the bytes and
+	// the counted pulls spent on each.
+	Content []Origin `json:"content,omitempty"`
+	// Referrers are the signatures, attestations and SBOMs copied beside
+	// the image (cosign tags and OCI referrers).
+	Referrers []Referrer `json:"referrers,omitempty"`
+	// Attestations of a platform subset: those kept for the kept platforms,
+	// and those dropped because their platform was not copied.
+	AttestationsKept    int `json:"attestations_kept,omitempty"`
+	AttestationsDropped int `json:"attestations_dropped,omitempty"`
+
 	Manifests    int     `json:"manifests_pushed"`
 	BlobsCopied  int     `json:"blobs_copied"`
 	BlobsSkipped int     `json:"blobs_skipped"` // already in ECR
@@ -89,17 +103,22 @@ type Report struct {
 	Quotas      []Quota  `json:"quotas,omitempty"` // per source host, as last seen
 	PullsNeeded int      `json:"pulls_needed"`
 	// PullsEstimate marks PullsNeeded as a lower bound: an index whose
-	// platforms are unknown until it is pulled counts as two.
+	// platforms are unknown until it is pulled counts as two, and a platform
+	// subset of an OCI index keeps attestation manifests that show only in
+	// the index.
 	PullsEstimate bool `json:"pulls_estimate,omitempty"`
 	PullsUsed     int  `json:"pulls_used"`
-	Failed        int  `json:"failed"`
+	// Pulls is the counted pulls (planned, in a dry run) per registry the
+	// images are read from; content sources count none.
+	Pulls  map[string]int `json:"pulls_by_registry,omitempty"`
+	Failed int            `json:"failed"`
 }
 
 // Event is one progress event.
 type Event struct {
 	Time    time.Time     `json:"time"`
 	Image   string        `json:"image"`
-	Kind    string        `json:"kind"` // plan, copy, blob, manifest, tag, done, wait, warning, error, scan
+	Kind    string        `json:"kind"` // plan, copy, source, blob, manifest, referrer, tag, done, wait, warning, error, scan
 	Status  string        `json:"status,omitempty"`
 	Digest  string        `json:"digest,omitempty"`
 	Bytes   int64         `json:"bytes,omitempty"`

@@ -89,6 +89,13 @@ func (b *book) spend(ic *imageCtx, host string) {
 	b.mu.Unlock()
 }
 
+// promised returns the pulls of host's quota promised to copies under way.
+func (b *book) promised(host string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.reserved[host]
+}
+
 // release gives back what ic was promised and did not use.
 func (b *book) release(ic *imageCtx, host string) {
 	n := ic.reserved.Swap(0)

@@ -27,6 +27,9 @@
 #      example to ECR; docker-compose pull and docker build send nothing upstream
 #   9  faults: 429 forever with a short Retry-After (image in ECR or not), a
 #      hanging source, a tampered manifest, a pull budget an index exceeds
+#  10  zero counted pulls: a cold mirror reading every image by digest from a
+#      content source (a second docker-registry) spends no pull upstream,
+#      then docker build from ECR
 #  11  an ARG-held name, an image given by --build-arg and a broken template:
 #      mirror --rewrite copies and rewrites the rest and exits 1; both build
 #
@@ -1061,6 +1064,86 @@ grep -q 'index GET' "$LOGS/s9e.err" || fail "9e: the error does not say the inde
 [[ $(jq -r '[.[] | select(.name == "docker-hub/e2e/budget")] | length' "$TMP/repos-9e.json") == 0 ]] ||
 	fail "9e: repository docker-hub/e2e/budget was created although the budget did not suffice"
 summary "9e budget stops early" 1
+
+# ---------------------------------------------------------------- 10: zero counted pulls
+
+# A second docker-registry holds the upstream's images by digest, under a
+# path prefix as Docker's copy on ECR Public does (public.ecr.aws/docker):
+# a content source. A cold mirror of every example into new repositories
+# reads every manifest and blob from it and spends no counted pull; the
+# tags are still resolved upstream with HEADs. Then a real docker build.
+begin "10 zero counted pulls: cold mirror from a content source, then docker build"
+CS_PORT=$(free_port)
+mkdir -p "$TMP/cs-data/docker/registry/v2/repositories/hub"
+for d in "$TMP"/upstream-data/docker/registry/v2/repositories/*; do
+	cp -a "$d" "$TMP/cs-data/docker/registry/v2/repositories/hub/"
+done
+cp -a "$TMP/upstream-data/docker/registry/v2/blobs" "$TMP/cs-data/docker/registry/v2/"
+cat >"$TMP/cs.yml" <<EOF
+version: 0.1
+log: {level: warn, accesslog: {disabled: false}}
+storage: {filesystem: {rootdirectory: $TMP/cs-data}}
+http: {addr: "127.0.0.1:$CS_PORT", secret: e2e-content-source}
+EOF
+start content-source docker-registry serve "$TMP/cs.yml"
+CS_URL=http://127.0.0.1:$CS_PORT
+wait_until "content source registry" 30 curl -fs "$CS_URL/v2/"
+ZERO=$TMP/work/zero
+cp -a "$PRISTINE" "$ZERO"
+ZERO_PREFIXES=()
+ZERO_ARGS=()
+for r in "${!SOURCE_REGISTRIES[@]}"; do
+	ZERO_PREFIXES+=(--prefix "$r=zero/$r")
+	ZERO_ARGS+=(--content-source "$r=$CS_URL/hub")
+done
+# What this mirror copies, as the product finds it with these prefixes (an
+# ECR reference under the default prefix is no longer one of ours).
+(cd "$ZERO" && "$ECRBASE" images --json "${ARGS[@]}" "${ZERO_PREFIXES[@]}" .) >"$TMP/zero-images.json" 2>"$LOGS/zero-images.err" ||
+	die "10: ecrbase images in $ZERO failed: $(head -c 600 "$LOGS/zero-images.err")"
+mapfile -t ZERO_REFS < <(jq -r '[.. | objects | select(has("kind") and has("status") and has("file"))] | .[] | select(.status != "excluded") | .upstream // empty' "$TMP/zero-images.json" | sort -u)
+ZERO_PULLS=0
+for ref in "${ZERO_REFS[@]}"; do ZERO_PULLS=$((ZERO_PULLS + ${PULLS_NEEDED[$ref]:-1})); done
+((${#ZERO_REFS[@]} > 0)) || die "10: ecrbase images finds nothing to mirror in $ZERO"
+CS_MARK=$(wc -l <"$LOGS/content-source.out")
+mark
+RC=0
+(cd "$ZERO" && timeout 300 "$ECRBASE" mirror --rewrite --json "${MIRROR_ARGS[@]}" "${ZERO_PREFIXES[@]}" "${ZERO_ARGS[@]}" . >"$TMP/s10.json" 2>"$LOGS/s10.err") || RC=$?
+measure
+((RC == 0)) || fail "10: ecrbase mirror --rewrite with a content source exited $RC: $(tail -n 3 "$LOGS/s10.err")"
+CS_GET=$(tail -n +$((CS_MARK + 1)) "$LOGS/content-source.out" | grep -c '"GET /v2/[^ ]*/manifests/' || true)
+((PX_PULLS == 0 && PX_GET == 0)) || fail "10: the counting proxy saw $PX_GET manifest GETs ($PX_PULLS pulls), want 0"
+((UP_GET == 0 && UP_BLOB_GET == 0)) || fail "10: the upstream served $UP_GET manifest GETs and $UP_BLOB_GET blob GETs, want 0"
+((CS_GET >= ZERO_PULLS)) || fail "10: the content source served $CS_GET manifest GETs, want at least $ZERO_PULLS"
+[[ $(report_sum "$TMP/s10.json" pulls_used) == 0 ]] || fail "10: the --json report counts $(report_sum "$TMP/s10.json" pulls_used) pulls used, want 0"
+[[ $(jq -r '[.pulls_by_registry[]?] | add // 0' "$TMP/s10.json") == 0 ]] || fail "10: pulls_by_registry is $(jq -c .pulls_by_registry "$TMP/s10.json"), want zeros"
+[[ $(jq '.images | length' "$TMP/s10.json") == "${#ZERO_REFS[@]}" ]] ||
+	fail "10: the report has $(jq '.images | length' "$TMP/s10.json") images, ecrbase images found ${#ZERO_REFS[@]}"
+for ref in "${ZERO_REFS[@]}"; do
+	split_ref "$ref"
+	repo=$(report "$TMP/s10.json" "$ref" repository)
+	[[ $repo == zero/* ]] || fail "10: $ref went to repository $repo, want one under zero/"
+	want=$(up_digest "$R_PATH" "$R_TAG")
+	got=$(ecr_digest "$repo" "$R_TAG")
+	[[ -n $want && $got == "$want" ]] || fail "10: $repo:$R_TAG is '$got' in ECR, '$want' upstream"
+	from=$(jq -r --arg r "$ref" '[.images[] | select(.source == $r) | .content[]?.registry] | join(",")' "$TMP/s10.json")
+	[[ $from == "127.0.0.1:$CS_PORT/hub" ]] || fail "10: $ref came from '$from', want the content source only"
+done
+summary "10 zero pulls, cold" "${#ZERO_REFS[@]}"
+log "10: cold mirror from the content source in ${SECS}s, $CS_GET manifest GETs there, $PX_GET at the counting proxy"
+
+begin "10 zero counted pulls: docker build of python-app from ECR"
+grep -q "zero/docker.io/library/python" "$ZERO/python-app/Dockerfile" ||
+	fail "10: python-app was not rewritten to the zero/ repositories: $(grep -m1 FROM "$ZERO/python-app/Dockerfile")"
+mark
+read -ra BUILD_ARGS < <(cd "$ZERO/python-app" && "$ECRBASE" build-args --account "$ACCOUNT" --region "$REGION")
+build zero "$ZERO/python-app" "${BUILD_ARGS[@]}" || fail "10: docker build of python-app from the zero/ repositories failed: $(build_error zero)"
+measure
+((UP_REQ == 0)) || fail "10: $UP_REQ requests reached the upstream during the build"
+# dockerd has these layers from the builds above: it resolves the new
+# references in ECR and finds the content by digest.
+((ECR_REQ > 0)) || fail "10: the build sent no request to ECR"
+grep -q "zero/docker.io/library/python" "$LOGS/build-zero.log" || fail "10: the build log does not name the zero/ repository"
+summary "10 zero pulls, build" 1
 
 # ---------------------------------------------------------------- 11: real-world shapes
 

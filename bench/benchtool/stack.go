@@ -27,6 +27,7 @@ import (
 //
 //	upstream   docker-registry, plain HTTP, no auth            ("Docker Hub")
 //	proxy      hubproxy in front of upstream: counts manifest GETs/HEADs and blob bytes
+//	content    docker-registry on the upstream's storage: a content source for ecrbase-content
 //	target     docker-registry, TLS + htpasswd, at the ECR host name through /etc/hosts ("ECR")
 //	moto       ECR and STS API for ecrbase (CreateRepository, GetAuthorizationToken)
 //
@@ -52,6 +53,7 @@ type Stack struct {
 	Data       string
 	Upstream   string // host:port of the upstream registry
 	Proxy      string // host:port of the counting proxy
+	Content    string // host:port of a registry on the upstream's storage: a content source, not behind the proxy
 	MotoURL    string
 	Target     string // host name of the target registry (port 443)
 	CAFile     string // the CA that signed the target's certificate
@@ -139,6 +141,19 @@ storage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}
 http: {addr: %q}
 `, filepath.Join(s.Data, "upstream"), s.Upstream)
 	if err := s.startRegistry(ctx, "upstream", upCfg, "http://"+s.Upstream+"/v2/"); err != nil {
+		return nil, err
+	}
+	cp, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s.Content = fmt.Sprintf("127.0.0.1:%d", cp)
+	csCfg := fmt.Sprintf(`version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: %s}}
+http: {addr: %q}
+`, filepath.Join(s.Data, "upstream"), s.Content)
+	if err := s.startRegistry(ctx, "content", csCfg, "http://"+s.Content+"/v2/"); err != nil {
 		return nil, err
 	}
 	if err := s.StartTarget(ctx); err != nil {

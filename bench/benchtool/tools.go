@@ -52,6 +52,21 @@ func toolByName(bins Bins, name string, jobs int) (Tool, error) {
 				return [][]string{argv}, nil
 			},
 		}, nil
+	case "ecrbase-content":
+		return Tool{
+			Name: "ecrbase-content",
+			Options: "as ecrbase, plus `--content-source docker.io=http://CONTENT`: a second docker-registry serving the upstream's " +
+				"storage, so it holds every image by digest; tags are still resolved through the counting proxy with HEADs.",
+			Commands: func(h *Harness, imgs []ImageSpec) ([][]string, error) {
+				argv := []string{bins.Ecrbase, "mirror", "--registry-mirror", "docker.io=http://" + h.Stack.Proxy,
+					"--content-source", "docker.io=http://" + h.Stack.Content,
+					"--account", account, "--region", benchRegion}
+				for _, img := range imgs {
+					argv = append(argv, "--image", "docker.io/"+img.Ref())
+				}
+				return [][]string{argv}, nil
+			},
+		}, nil
 	case "crane":
 		return Tool{
 			Name: "crane",
