@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -73,6 +74,9 @@ func File(ctx context.Context, name string, data []byte, opts Options) (*Result,
 	}
 	env, err := environment(name, opts.Environ)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkLoads(name, docs, env); err != nil {
 		return nil, err
 	}
 	project, err := load(ctx, name, data, env)
@@ -170,6 +174,15 @@ func environment(name string, environ []string) (map[string]string, error) {
 		}
 	}
 	dotEnv := filepath.Join(filepath.Dir(name), ".env")
+	tree, err := rewrite.Tree(name)
+	if err != nil {
+		return nil, &rewrite.Error{File: name, Err: err}
+	}
+	// Read by the rules of every file ecrbase reads (in the tree, regular,
+	// bounded) before dotenv reads it again.
+	if _, err := readInTree(tree, dotEnv); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, &rewrite.Error{File: dotEnv, Err: err}
+	}
 	if info, err := os.Stat(dotEnv); err == nil && info.Mode().IsRegular() {
 		fromFile, err := dotenv.GetEnvFromFile(env, []string{dotEnv})
 		if err != nil {
@@ -595,53 +608,9 @@ func remoteContext(s string) bool {
 
 // related are the local files include: and extends: load.
 func (c *composeFile) related(docs []*yaml.Node) []string {
-	dir := filepath.Dir(absPath(c.name))
 	var out []string
-	add := func(p string) {
-		if p == "" || remoteContext(p) || strings.HasPrefix(p, "oci://") {
-			return
-		}
-		if v, err := substitute(p, func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }); err == nil {
-			p = v
-		}
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
-		if !slices.Contains(out, p) {
-			out = append(out, p)
-		}
-	}
-	for _, doc := range docs {
-		root := doc.Content[0]
-		if inc, _ := lookup(root, "include", false); inc != nil && inc.Kind == yaml.SequenceNode {
-			for _, item := range inc.Content {
-				item = deref(item)
-				switch item.Kind {
-				case yaml.ScalarNode:
-					add(item.Value)
-				case yaml.MappingNode:
-					if p, _ := lookup(item, "path", false); p != nil {
-						if p.Kind == yaml.ScalarNode {
-							add(p.Value)
-						}
-						for _, q := range p.Content {
-							add(q.Value)
-						}
-					}
-				}
-			}
-		}
-		services, _ := lookup(root, "services", false)
-		if services == nil || services.Kind != yaml.MappingNode {
-			continue
-		}
-		for i := 0; i+1 < len(services.Content); i += 2 {
-			if ext, _ := lookup(services.Content[i+1], "extends", false); ext != nil {
-				if f, _ := lookup(ext, "file", false); f != nil && f.Kind == yaml.ScalarNode {
-					add(f.Value)
-				}
-			}
-		}
+	for _, r := range loadRefs(c.name, docs, c.env) {
+		out = append(out, r.path)
 	}
 	return out
 }
