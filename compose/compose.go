@@ -443,7 +443,7 @@ func siblingBuilds(name string) map[string]bool {
 		if !rewrite.IsComposeFile(e.Name()) || e.Name() == filepath.Base(name) || !e.Type().IsRegular() {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		data, err := rewrite.ReadFile(filepath.Join(dir, e.Name())) // bounded, as every input
 		if err != nil {
 			continue
 		}
