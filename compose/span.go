@@ -203,6 +203,16 @@ func locate(name string, docs []*yaml.Node, err error) error {
 			msg, unknown = fmt.Sprintf("%s: unknown key %q", p[:i], p[i+1:]), p[i+1:]
 		}
 	}
+	// YAML that yaml.v3 reads but compose's own parser refuses (a key
+	// given twice, an alias bomb): "failed to parse F: yaml: construct
+	// errors: line 1: line 4: ...", whose last line is the one at fault.
+	if m := loaderYAML.FindStringSubmatchIndex(msg); m != nil {
+		line := 1
+		if ls := digits.FindAllString(msg[m[2]:m[3]], -1); len(ls) > 0 {
+			line, _ = strconv.Atoi(ls[len(ls)-1])
+		}
+		return &rewrite.Error{File: name, Line: line, Err: errors.New("invalid YAML: " + strings.TrimPrefix(msg[m[1]:], "yaml: "))}
+	}
 	line := 0
 	if m := schemaPath.FindStringSubmatch(msg); m != nil && strings.Contains(m[1], ".") || m != nil && m[1] == "services" {
 		path := strings.Split(m[1], ".")
@@ -234,6 +244,11 @@ func locate(name string, docs []*yaml.Node, err error) error {
 	}
 	return &rewrite.Error{File: name, Line: line, Err: errors.New(msg)}
 }
+
+var (
+	loaderYAML = regexp.MustCompile(`^failed to parse .*?: yaml: (?:construct errors: )?((?:line \d+: )*)`)
+	digits     = regexp.MustCompile(`\d+`)
+)
 
 // verify parses the rewritten file and checks it against the original,
 // node by node: the same structure, the same values, and the new text in
