@@ -9,6 +9,17 @@ import (
 	"time"
 )
 
+// TestComposeDotEnvDirectory: a directory named .env is skipped, as compose
+// skips it, not an error.
+func TestComposeDotEnvDirectory(t *testing.T) {
+	isolate(t)
+	dir := newRepo(t, map[string]string{"compose.yaml": "services:\n  db:\n    image: postgres:16\n", ".env/x": ""})
+	code, out, errOut := ecrbase(t, "", "rewrite", "--check", "--region", "us-east-1", ".")
+	if code != exitChanges || !strings.HasPrefix(out, "compose.yaml:3 postgres:16 ") {
+		t.Errorf("rewrite --check with a .env directory in %s = %d, stdout %q, stderr %q; want %d", dir, code, out, errOut, exitChanges)
+	}
+}
+
 // TestComposeLoadsSafe: the files a compose file makes compose's loader
 // read (include:, extends:, the files they include, .env) follow the rules
 // of every file ecrbase reads. A FIFO used to hang rewrite --check for

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -208,7 +207,7 @@ func environment(name string, environ []string) (map[string]string, error) {
 	}
 	// Read by the rules of every file ecrbase reads (in the tree, regular,
 	// bounded) before dotenv reads it again.
-	if _, err := readInTree(tree, dotEnv); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := checkDotEnv(tree, dotEnv); err != nil {
 		return nil, &rewrite.Error{File: dotEnv, Err: err}
 	}
 	if info, err := os.Stat(dotEnv); err == nil && info.Mode().IsRegular() {

@@ -118,7 +118,7 @@ func checkLoads(name string, docs []*yaml.Node, env map[string]string) error {
 				return fail(err)
 			}
 			if r.key == "include" {
-				if _, err := readInTree(tree, filepath.Join(filepath.Dir(r.path), ".env")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				if err := checkDotEnv(tree, filepath.Join(filepath.Dir(r.path), ".env")); err != nil {
 					return fail(fmt.Errorf(".env next to it: %v", err))
 				}
 			}
@@ -160,6 +160,19 @@ func readInTree(tree, path string) ([]byte, error) {
 		err = re.Err
 	}
 	return data, err
+}
+
+// checkDotEnv vets a .env file compose reads if it is there: a directory
+// of that name is skipped, as compose skips it.
+func checkDotEnv(tree, path string) error {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return nil
+	}
+	_, err := readInTree(tree, path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // short is at most a short excerpt of a path as written.
