@@ -21,6 +21,7 @@ import (
 
 // run is one Mirror call.
 type run struct {
+	insecure  map[string]bool // hosts that may be read over plain HTTP besides loopback
 	o         *Options
 	red       *redactor
 	em        *emitter
@@ -200,6 +201,7 @@ func (r *run) transports() error {
 	base := func() http.RoundTripper { return silence{inner: newTransport(o.Timeout), d: o.Timeout} }
 
 	srcSchemes := schemes{explicit: map[string]string{}, insecure: map[string]bool{}}
+	r.insecure = srcSchemes.insecure
 	for _, h := range o.Insecure {
 		srcSchemes.insecure[h] = true
 	}
@@ -311,7 +313,7 @@ func (r *run) planImage(p *plan) {
 	ctx, res := p.ctx, p.res
 	var err error
 	res.Status, res.Action = Unresolved, Fail
-	if p.src, err = parseSource(p.img.Source, r.mirrors); err != nil {
+	if p.src, err = parseSource(p.img.Source, r.mirrors, r.insecure); err != nil {
 		r.fail(p, err)
 		return
 	}

@@ -100,7 +100,7 @@ func parseMirror(registry, base string, insecure []string) (mirror, error) {
 	return m, nil
 }
 
-func parseSource(src string, mirrors map[string]mirror) (source, error) {
+func parseSource(src string, mirrors map[string]mirror, insecure map[string]bool) (source, error) {
 	named, err := reference.ParseNormalizedNamed(src)
 	if err != nil {
 		return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
@@ -121,6 +121,14 @@ func parseSource(src string, mirrors map[string]mirror) (source, error) {
 		return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
 	}
 	s.read = s.canonical
+	// go-containerregistry reads plain HTTP by itself only from 127.0.0.1,
+	// localhost and private ranges; a source on another loopback address or
+	// named insecure is read as a mirror on it would be.
+	if host := s.canonical.RegistryStr(); !(schemes{insecure: insecure}).forceHTTPS(host) {
+		if s.read, err = name.NewRepository(domain+"/"+path, name.Insecure); err != nil {
+			return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
+		}
+	}
 	if m, ok := mirrors[s.canonical.RegistryStr()]; ok {
 		repo := path
 		if m.prefix != "" {
