@@ -200,11 +200,20 @@ func TestMirrorAWSTimeout(t *testing.T) {
 	cfg := motoConfig(t)
 	cfg.BaseEndpoint = aws.String(silentServer(t))
 	opts := append(testOptions(t, newRegistry(t), nil, nil), WithAWSConfig(cfg), WithTimeout(time.Second))
-	_, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/x:1", Repository: uniqueRepo(t)}}, opts...)
+	rep, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/x:1", Repository: uniqueRepo(t)}}, opts...)
 	host := strings.TrimPrefix(*cfg.BaseEndpoint, "http://")
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), host+" stayed silent for the 1s timeout") ||
 		!strings.Contains(err.Error(), "GetAuthorizationToken") || !strings.Contains(err.Error(), "attempts, 3") {
 		t.Errorf("Mirror error = %v, want GetAuthorizationToken to time out after 3 attempts, naming the host and the timeout", err)
+	}
+	// The ECR API is the target: blamed as such, and every image says so
+	// in the report (--json prints it).
+	if !errors.Is(err, ErrTarget) || !strings.HasPrefix(err.Error(), "ECR side: ") {
+		t.Errorf("Mirror error = %v, want %v starting with \"ECR side: \"", err, ErrTarget)
+	}
+	if rep == nil || len(rep.Images) != 1 || rep.Images[0].Status != TargetFailed || rep.Images[0].Action != Fail ||
+		!strings.HasPrefix(rep.Images[0].Error, "ECR side: ") || rep.Failed != 1 {
+		t.Errorf("report = %+v, want its one image %s with the ECR side error", rep, TargetFailed)
 	}
 }
 

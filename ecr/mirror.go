@@ -143,7 +143,15 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 	r.auth = &ecrAuth{api: o.api, account: account, red: r.red, minLife: o.tokenMinLife, now: time.Now}
 	host, err := r.auth.login(ctx)
 	if err != nil {
-		return nil, err
+		// No image can be checked or written: each is reported as failed
+		// on the ECR side, so --json still says which side failed.
+		err = targetErr("logging in to ECR", err)
+		for _, img := range images {
+			rep.Images = append(rep.Images, Result{Source: img.Source, Repository: img.Repository,
+				Status: TargetFailed, Action: Fail, Error: r.red.String(err.Error())})
+		}
+		rep.Failed = len(images)
+		return rep, err
 	}
 	r.registry = host
 	rep.Registry = host
