@@ -484,7 +484,10 @@ func (r *run) budget(plans []*plan) {
 		}
 		err := fmt.Errorf("%w on %s: the copies need %d counted pulls, quota seen: %s", ErrPullBudget, host, need[host], q)
 		for _, p := range plans {
-			if p.err == nil && p.readHost == host && (p.res.Action == Copy || p.res.Action == Update) {
+			// An image that needs no counted pull (a content source holds
+			// it) spends nothing, so the budget does not stop it.
+			free := p.res.PullsNeeded == 0 && !p.res.PullsEstimate
+			if p.err == nil && !free && p.readHost == host && (p.res.Action == Copy || p.res.Action == Update) {
 				switch {
 				case r.o.DryRun:
 					r.warn(p, err.Error())
