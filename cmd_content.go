@@ -32,10 +32,10 @@ func contentSourceFlags(c *cli.Context) (map[string][]string, error) {
 		for _, kv := range strings.Split(v, ",") {
 			reg, u, ok := strings.Cut(strings.TrimSpace(kv), "=")
 			if !ok || reg == "" || u == "" {
-				return nil, usageError("--content-source %q: want REGISTRY=URL, such as docker.io=https://mirror.gcr.io", kv)
+				return nil, usageError("--content-source %q: want REGISTRY=URL, such as docker.io=https://mirror.gcr.io", redactUserinfo(kv))
 			}
 			if err := checkMirror(reg, u); err != nil {
-				return nil, usageError("--content-source %s: %v", kv, err)
+				return nil, usageError("--content-source %s: %v", redactUserinfo(kv), err)
 			}
 			reg = rewrite.NormalizeRegistry(reg)
 			m[reg] = append(m[reg], u)

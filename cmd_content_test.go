@@ -103,6 +103,11 @@ func TestContentSourceErrors(t *testing.T) {
 		{name: "flag without URL", args: []string{"--content-source", "docker.io"}, want: "--content-source \"docker.io\": want REGISTRY=URL"},
 		{name: "flag bad URL", args: []string{"--content-source", "docker.io=ftp://x"}, want: `--content-source "docker.io=ftp://x": "ftp://x": want a URL`},
 		{name: "contradiction", args: []string{"--content-source", "docker.io=https://x.example", "--no-content-sources"}, want: "contradict"},
+		// Credentials in a content source URL are refused, and not echoed.
+		{name: "flag with user:password", args: []string{"--content-source", "docker.io=https://cu:c0ntent-pa55@x.example"}, want: "--content-source docker.io=https://[redacted]@x.example: a user name in the URL"},
+		{name: "flag with a token as the user", args: []string{"--content-source", "docker.io=https://c0ntent-pa55@x.example"}, want: "a user name in the URL"},
+		{name: "flag bad URL with user:password", args: []string{"--content-source", "docker.io=ftp://cu:c0ntent-pa55@x.example"}, want: "want a URL"},
+		{name: "file with user:password", file: "version: 1\ncontent_sources:\n  docker.io: [\"ftp://cu:c0ntent-pa55@x.example\"]\n", want: "looks like a credential"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			isolate(t)
@@ -121,6 +126,9 @@ func TestContentSourceErrors(t *testing.T) {
 			code, _, errOut := ecrbase(t, "", append(args, ".")...)
 			if code == exitOK || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 1 {
 				t.Errorf("mirror %q = %d, stderr %q; want an error with %q", tc.args, code, errOut, tc.want)
+			}
+			if strings.Contains(errOut, "c0ntent-pa55") {
+				t.Errorf("mirror %q printed the credential: %q", tc.args, errOut)
 			}
 		})
 	}

@@ -702,7 +702,7 @@ func checkMirror(registry, base string) error {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q: want a URL such as https://mirror.example.com", base)
+		return fmt.Errorf("%q: want a URL such as https://mirror.example.com", redactUserinfo(base))
 	}
 	if u.User != nil {
 		return errors.New("a user name in the URL: put the mirror's credentials in the Docker config file")

@@ -24,6 +24,10 @@ func TestMirrorURLPasswordNeverPrinted(t *testing.T) {
 		{"config --json env", "docker.io=https://ci:" + pass + "@mirror.example.com", []string{"config", "--json"}},
 		{"plain HTTP refusal", "", []string{"mirror", "--dry-run", "--registry-mirror", "docker.io=http://ci:" + pass + "@mirror.example.com", "."}},
 		{"malformed pair", "", []string{"mirror", "--dry-run", "--registry-mirror", "https://ci:" + pass + "@mirror.example.com", "."}},
+		// A token alone in the userinfo, as some registries take it, is as
+		// secret as a password.
+		{"plain HTTP refusal, token as the user", "", []string{"mirror", "--dry-run", "--registry-mirror", "docker.io=http://" + pass + "@mirror.example.com", "."}},
+		{"config, token as the user", "", []string{"config", "--registry-mirror", "docker.io=https://" + pass + "@mirror.example.com"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("ECRBASE_REGISTRY_MIRROR", tc.env)

@@ -287,6 +287,7 @@ func (r *run) giveUp(p *plan, cs *contentSource, what string, err error, whole b
 	}
 	ic := r.contentOf(p)
 	ic.mu.Lock()
+	already := ic.skip[cs] // blobs read at the same time fail together
 	ic.skip[cs] = true
 	ic.mu.Unlock()
 	switch {
@@ -298,7 +299,7 @@ func (r *run) giveUp(p *plan, cs *contentSource, what string, err error, whole b
 			cs.down.Store(true)
 			r.cwarn(p, fmt.Sprintf("content source %s unreachable (%v); not used for the rest of the run", cs.name, err))
 		})
-	default:
+	case !already:
 		r.cwarn(p, fmt.Sprintf("content source %s refused for this image: %s: %v", cs.name, what, err))
 	}
 }

@@ -114,3 +114,33 @@ func TestContentSourceBudgetRefused(t *testing.T) {
 		t.Errorf("repository %s was created: %+v", repo, out.Repositories)
 	}
 }
+
+// TestContentSourceBudgetPerImage: with no pull left, an image a content
+// source holds costs nothing and is copied, though another image of the
+// same run needs a pull and stops on the budget.
+func TestContentSourceBudgetPerImage(t *testing.T) {
+	t.Parallel()
+	h, target, csUp := newHub(t), newRegistry(t), newRegistry(t)
+	held := h.push(t, "held:1", randomImage(t, 1024, 1))
+	copyImage(t, h.upstream+"/library/held:1", csUp+"/library/held:1")
+	h.push(t, "hubonly:1", randomImage(t, 1024, 1))
+	repo := uniqueRepo(t)
+	h.proxy.Reset()
+	h.proxy.SetQuota(100, 0, false)
+	rep, err := Mirror(context.Background(), []Image{
+		{Source: "docker.io/library/held:1", Repository: repo},
+		{Source: "docker.io/library/hubonly:1", Repository: repo + "-hub"},
+	}, append(testOptions(t, target, h, nil), WithContentSource("docker.io", "http://"+csUp))...)
+	if !errors.Is(err, ErrPullBudget) || rep.Failed != 1 {
+		t.Fatalf("Mirror error = %v (failed %d), want only the hub-only image to fail on the budget", err, rep.Failed)
+	}
+	if got := rep.Images[0]; got.Error != "" || got.Digest != held || head(t, target, repo+":1") != held {
+		t.Errorf("held image = %s %q (ECR %s), want %s copied", got.Digest, got.Error, head(t, target, repo+":1"), held)
+	}
+	if got := rep.Images[1]; !strings.Contains(got.Error, "not enough pulls") || head(t, target, repo+"-hub:1") != "" {
+		t.Errorf("hub-only image = %s %q, want the budget error and nothing in ECR", got.Status, got.Error)
+	}
+	if s := h.proxy.Stats(); s.ManifestGets != 0 {
+		t.Errorf("hub manifest GETs = %d, want 0", s.ManifestGets)
+	}
+}

@@ -184,23 +184,30 @@ func TestContentSourceTampered(t *testing.T) {
 		wantPulls         int64
 		wantHubBlobs      bool
 		wantWarningSubstr string
+		jobs              int
 	}{
-		{name: "manifest", manifests: true, wantPulls: 1, wantHubBlobs: true, wantWarningSubstr: "manifest"},
-		{name: "blob", blobs: true, wantPulls: 0, wantHubBlobs: true, wantWarningSubstr: "blob"},
+		{name: "manifest", manifests: true, wantPulls: 1, wantHubBlobs: true, wantWarningSubstr: "manifest", jobs: 1},
+		{name: "blob", blobs: true, wantPulls: 0, wantHubBlobs: true, wantWarningSubstr: "blob", jobs: 1},
+		// Blobs read at the same time all fail; the source is still
+		// refused for the image with one warning.
+		{name: "blobs in parallel", blobs: true, wantPulls: 0, wantHubBlobs: true, wantWarningSubstr: "blob", jobs: 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h, target := newHub(t), newRegistry(t)
 			csUp := newRegistry(t)
-			digest := h.push(t, "app:1", randomImage(t, 4096, 2))
+			digest := h.push(t, "app:1", randomImage(t, 4096, int64(1+tc.jobs)))
 			copyImage(t, h.upstream+"/library/app:1", csUp+"/library/app:1")
 			tp, csURL := newTamperer(t, csUp, tc.manifests, tc.blobs)
 			repo := uniqueRepo(t)
 			images := []Image{{Source: "docker.io/library/app:1", Repository: repo}}
 			h.proxy.Reset()
 
-			rep := mustMirror(t, images, append(testOptions(t, target, h, nil), WithContentSource("docker.io", csURL), WithBlobJobs(1))...)
+			rep := mustMirror(t, images, append(testOptions(t, target, h, nil), WithContentSource("docker.io", csURL), WithBlobJobs(tc.jobs))...)
 			got := rep.Images[0]
+			if n := strings.Count(strings.Join(got.Warnings, "\n"), "refused"); n != 1 {
+				t.Errorf("%d warnings refusing the content source, want 1: %q", n, got.Warnings)
+			}
 			if got.Digest != digest || head(t, target, repo+":1") != digest {
 				t.Errorf("digest = %s (ECR %s), want upstream's %s", got.Digest, head(t, target, repo+":1"), digest)
 			}

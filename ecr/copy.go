@@ -388,8 +388,11 @@ func (c *copier) blob(ctx context.Context, d v1.Descriptor) error {
 	}
 	home.ok = err == nil
 	if err != nil {
-		// A failed source read surfaces as a failed upload; name the real cause.
-		if rerr := sb.readErr(); rerr != nil {
+		// A failed source read surfaces as a failed upload; name the real
+		// cause. Only when the last attempt failed on it: a retry can fail
+		// at ECR (a 401 on its HEAD or POST) before it reopens the source,
+		// and then the source error kept from an earlier attempt is stale.
+		if rerr := sb.readErr(); rerr != nil && errors.Is(err, rerr) {
 			return fmt.Errorf("copying blob %s: reading %s: %w", d.Digest, sb.ref, r.sourceError(p, rerr))
 		}
 		return targetErr("copying blob "+d.Digest.String(), err)

@@ -200,11 +200,20 @@ func TestMirrorAWSTimeout(t *testing.T) {
 	cfg := motoConfig(t)
 	cfg.BaseEndpoint = aws.String(silentServer(t))
 	opts := append(testOptions(t, newRegistry(t), nil, nil), WithAWSConfig(cfg), WithTimeout(time.Second))
-	_, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/x:1", Repository: uniqueRepo(t)}}, opts...)
+	rep, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/x:1", Repository: uniqueRepo(t)}}, opts...)
 	host := strings.TrimPrefix(*cfg.BaseEndpoint, "http://")
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), host+" stayed silent for the 1s timeout") ||
 		!strings.Contains(err.Error(), "GetAuthorizationToken") || !strings.Contains(err.Error(), "attempts, 3") {
 		t.Errorf("Mirror error = %v, want GetAuthorizationToken to time out after 3 attempts, naming the host and the timeout", err)
+	}
+	// The ECR API is the target: blamed as such, and every image says so
+	// in the report (--json prints it).
+	if !errors.Is(err, ErrTarget) || !strings.HasPrefix(err.Error(), "ECR side: ") {
+		t.Errorf("Mirror error = %v, want %v starting with \"ECR side: \"", err, ErrTarget)
+	}
+	if rep == nil || len(rep.Images) != 1 || rep.Images[0].Status != TargetFailed || rep.Images[0].Action != Fail ||
+		!strings.HasPrefix(rep.Images[0].Error, "ECR side: ") || rep.Failed != 1 {
+		t.Errorf("report = %+v, want its one image %s with the ECR side error", rep, TargetFailed)
 	}
 }
 
@@ -324,12 +333,14 @@ func TestMirrorRetries(t *testing.T) {
 // faultyTarget is a registry behind a handler that can fail ECR-side
 // requests and counts upload sessions opened and cancelled.
 type faultyTarget struct {
-	host            string
-	posts, deletes  atomic.Int64
-	failPut         atomic.Int64 // manifest PUTs to answer 401
-	failCommit      atomic.Int64 // blob upload commits to answer 500
-	cutPatch        atomic.Bool  // drop the connection on blob PATCHes
-	failHeadAnswers atomic.Bool  // 500 on manifest HEADs
+	host             string
+	posts, deletes   atomic.Int64
+	failPut          atomic.Int64 // manifest PUTs to answer 401
+	failCommit       atomic.Int64 // blob upload commits to answer 500
+	cutPatch         atomic.Bool  // drop the connection on blob PATCHes
+	failHeadAnswers  atomic.Bool  // 500 on manifest HEADs
+	unauthAfterPatch atomic.Bool  // answer 401 to every request after the first blob PATCH
+	unauth           atomic.Bool
 }
 
 func newFaultyTarget(t *testing.T) *faultyTarget {
@@ -339,6 +350,13 @@ func newFaultyTarget(t *testing.T) *faultyTarget {
 	f := &faultyTarget{}
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		uploads := strings.Contains(r.URL.Path, "/blobs/uploads/")
+		if f.unauth.Load() {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if uploads && r.Method == http.MethodPatch && f.unauthAfterPatch.Load() {
+			f.unauth.Store(true)
+		}
 		switch {
 		case uploads && r.Method == http.MethodPost:
 			f.posts.Add(1)
@@ -372,20 +390,28 @@ func TestMirrorBlamesTarget(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		setup func(*faultyTarget)
+		fault hubproxy.Fault // at the source
 	}{
-		{"ECR drops uploads", func(f *faultyTarget) { f.cutPatch.Store(true) }},
-		{"ECR answers 401 to the manifest", func(f *faultyTarget) { f.failPut.Store(100) }},
-		{"ECR answers 500 to HEAD", func(f *faultyTarget) { f.failHeadAnswers.Store(true) }},
+		{"ECR drops uploads", func(f *faultyTarget) { f.cutPatch.Store(true) }, hubproxy.Fault{}},
+		// The source stalls once mid-blob; by the time the blob is tried
+		// again, ECR refuses the login: ECR is what failed last.
+		{"source stalls once, then ECR answers 401", func(f *faultyTarget) { f.unauthAfterPatch.Store(true) },
+			hubproxy.Fault{Mode: hubproxy.Stall, CutAfter: 4096, Times: 1}},
+		{"ECR answers 401 to the manifest", func(f *faultyTarget) { f.failPut.Store(100) }, hubproxy.Fault{}},
+		{"ECR answers 500 to HEAD", func(f *faultyTarget) { f.failHeadAnswers.Store(true) }, hubproxy.Fault{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h, target := newHub(t), newFaultyTarget(t)
 			h.push(t, "blame:1", randomImage(t, 64<<10, 1))
 			tc.setup(target)
+			if tc.fault.Mode != "" {
+				h.proxy.SetFault(tc.fault)
+			}
 			// One blob at a time: an upload cancelled while its POST is in
 			// flight never learns its session's URL.
 			rep, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/blame:1", Repository: uniqueRepo(t)}},
-				append(testOptions(t, target.host, h, nil), WithBlobJobs(1))...)
+				append(testOptions(t, target.host, h, nil), WithBlobJobs(1), WithTimeout(time.Second))...)
 			if !errors.Is(err, ErrTarget) || errors.Is(err, ErrSourceUnreachable) {
 				t.Fatalf("Mirror error = %v, want %v", err, ErrTarget)
 			}

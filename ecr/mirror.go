@@ -21,6 +21,7 @@ import (
 
 // run is one Mirror call.
 type run struct {
+	insecure  map[string]bool // hosts that may be read over plain HTTP besides loopback
 	o         *Options
 	red       *redactor
 	em        *emitter
@@ -142,7 +143,15 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 	r.auth = &ecrAuth{api: o.api, account: account, red: r.red, minLife: o.tokenMinLife, now: time.Now}
 	host, err := r.auth.login(ctx)
 	if err != nil {
-		return nil, err
+		// No image can be checked or written: each is reported as failed
+		// on the ECR side, so --json still says which side failed.
+		err = targetErr("logging in to ECR", err)
+		for _, img := range images {
+			rep.Images = append(rep.Images, Result{Source: img.Source, Repository: img.Repository,
+				Status: TargetFailed, Action: Fail, Error: r.red.String(err.Error())})
+		}
+		rep.Failed = len(images)
+		return rep, err
 	}
 	r.registry = host
 	rep.Registry = host
@@ -200,6 +209,7 @@ func (r *run) transports() error {
 	base := func() http.RoundTripper { return silence{inner: newTransport(o.Timeout), d: o.Timeout} }
 
 	srcSchemes := schemes{explicit: map[string]string{}, insecure: map[string]bool{}}
+	r.insecure = srcSchemes.insecure
 	for _, h := range o.Insecure {
 		srcSchemes.insecure[h] = true
 	}
@@ -311,7 +321,7 @@ func (r *run) planImage(p *plan) {
 	ctx, res := p.ctx, p.res
 	var err error
 	res.Status, res.Action = Unresolved, Fail
-	if p.src, err = parseSource(p.img.Source, r.mirrors); err != nil {
+	if p.src, err = parseSource(p.img.Source, r.mirrors, r.insecure); err != nil {
 		r.fail(p, err)
 		return
 	}
@@ -474,7 +484,10 @@ func (r *run) budget(plans []*plan) {
 		}
 		err := fmt.Errorf("%w on %s: the copies need %d counted pulls, quota seen: %s", ErrPullBudget, host, need[host], q)
 		for _, p := range plans {
-			if p.err == nil && p.readHost == host && (p.res.Action == Copy || p.res.Action == Update) {
+			// An image that needs no counted pull (a content source holds
+			// it) spends nothing, so the budget does not stop it.
+			free := p.res.PullsNeeded == 0 && !p.res.PullsEstimate
+			if p.err == nil && !free && p.readHost == host && (p.res.Action == Copy || p.res.Action == Update) {
 				switch {
 				case r.o.DryRun:
 					r.warn(p, err.Error())

@@ -45,7 +45,19 @@ type mirror struct {
 	user   *url.Userinfo // user:password@ in the URL, used to log in to the mirror
 }
 
-// redactURL hides the password of a URL's user:password@ for messages.
+// hideUserinfo writes u with its whole userinfo shown as [redacted]: a
+// token given alone as the user (https://TOKEN@host) is as secret as a
+// password, which url.URL.Redacted would still print.
+func hideUserinfo(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	c.User = nil
+	return strings.Replace(c.String(), "://", "://[redacted]@", 1)
+}
+
+// redactURL hides the user:password@ of a URL for messages.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -55,7 +67,7 @@ func redactURL(s string) string {
 		}
 		return s
 	}
-	return u.Redacted()
+	return hideUserinfo(u)
 }
 
 // canonicalRegistry maps docker.io and its aliases to the name
@@ -73,7 +85,7 @@ func parseMirror(registry, base string, insecure []string) (mirror, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return mirror{}, fmt.Errorf("registry mirror %s=%s: want http(s)://host[:port][/path]", registry, redactURL(base))
 	}
-	base = u.Redacted()
+	base = hideUserinfo(u)
 	m := mirror{host: u.Host, scheme: u.Scheme, prefix: strings.Trim(u.Path, "/"), user: u.User}
 	if u.Scheme == "http" {
 		ok := isLoopback(u.Hostname())
@@ -88,7 +100,7 @@ func parseMirror(registry, base string, insecure []string) (mirror, error) {
 	return m, nil
 }
 
-func parseSource(src string, mirrors map[string]mirror) (source, error) {
+func parseSource(src string, mirrors map[string]mirror, insecure map[string]bool) (source, error) {
 	named, err := reference.ParseNormalizedNamed(src)
 	if err != nil {
 		return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
@@ -109,6 +121,14 @@ func parseSource(src string, mirrors map[string]mirror) (source, error) {
 		return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
 	}
 	s.read = s.canonical
+	// go-containerregistry reads plain HTTP by itself only from 127.0.0.1,
+	// localhost and private ranges; a source on another loopback address or
+	// named insecure is read as a mirror on it would be.
+	if host := s.canonical.RegistryStr(); !(schemes{insecure: insecure}).forceHTTPS(host) {
+		if s.read, err = name.NewRepository(domain+"/"+path, name.Insecure); err != nil {
+			return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
+		}
+	}
 	if m, ok := mirrors[s.canonical.RegistryStr()]; ok {
 		repo := path
 		if m.prefix != "" {

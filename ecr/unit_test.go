@@ -83,7 +83,7 @@ func TestParseSource(t *testing.T) {
 		{in: "docker.io/library/python", wantErr: true},
 		{in: "Not A Reference", wantErr: true},
 	} {
-		s, err := parseSource(tc.in, mirrors)
+		s, err := parseSource(tc.in, mirrors, nil)
 		if (err != nil) != tc.wantErr {
 			t.Errorf("parseSource(%q) error = %v, want error %t", tc.in, err, tc.wantErr)
 			continue
