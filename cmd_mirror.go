@@ -38,10 +38,12 @@ func mirrorCommand() *cli.Command {
 	   ecrbase mirror --rewrite .                     # CodeBuild pre_build
 	   ecrbase mirror --dry-run services/api
 	   ecrbase mirror --image python:3.12 --image quay.io/minio/minio:latest
+	   ecrbase mirror --images-from base-images.txt   # a catalogue, e.g. on a schedule
 	   ecrbase mirror --platform linux/amd64,linux/arm64 --json . > mirror.json
 	   ecrbase mirror --registry-mirror docker.io=https://artifactory.example.com/dockerhub .`,
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "image", Usage: "also mirror `REF` (repeatable)", EnvVars: envVar("image")},
+			&cli.PathFlag{Name: "images-from", Usage: "also mirror the references listed in `FILE`, one per line, # comments (- reads stdin)", EnvVars: envVar("images-from")},
 			&cli.StringSliceFlag{Name: "platform", Usage: "copy only these platforms of an index, `OS/ARCH[,...]` (the index digest changes)", EnvVars: envVar("platform")},
 			&cli.BoolFlag{Name: "no-update", Usage: "keep what ECR has when an upstream tag moved", EnvVars: envVar("no-update")},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan; write nothing, spend no pull", EnvVars: envVar("dry-run")},
@@ -77,7 +79,8 @@ func mirrorAction(c *cli.Context) error {
 		return usageError("--pin works with --rewrite")
 	}
 	var files []string
-	if c.Args().Present() || len(c.StringSlice("image")) == 0 {
+	catalog := c.Path("images-from")
+	if c.Args().Present() || (len(c.StringSlice("image")) == 0 && catalog == "") {
 		if files, err = dockerfiles(c); err != nil {
 			return err
 		}
@@ -89,6 +92,15 @@ func mirrorAction(c *cli.Context) error {
 			return usageError("--image %s: %v", ref, err)
 		}
 		images = addImage(images, ecr.Image{Source: src, Repository: repo})
+	}
+	if catalog != "" {
+		listed, err := readCatalog(catalog, c.App.Reader, opts.Prefixes)
+		if err != nil {
+			return cli.Exit(err.Error(), exitUsage)
+		}
+		for _, img := range listed {
+			images = addImage(images, img)
+		}
 	}
 	mopts, err := mirrorOptions(c)
 	if err != nil {
