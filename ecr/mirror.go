@@ -453,6 +453,10 @@ func (r *run) act(p *plan) {
 		r.done(p)
 		return
 	}
+	if r.landedMeanwhile(p) {
+		r.done(p)
+		return
+	}
 	r.em.emit(Event{Image: p.img.Source, Kind: "start", Status: string(res.Action), Digest: res.SourceDigest, Message: "to " + res.Target})
 	if err := r.ensureRepository(p.ctx, p.img); err != nil {
 		r.fail(p, err)

@@ -1,0 +1,81 @@
+package ecr
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Several builds mirroring the same image at the same moment write the same
+// manifests and blobs into one registry. A registry that checks a manifest's
+// references while another writer is still putting one of them can answer
+// that a reference is unknown or does not match its digest; a moment later
+// the same request succeeds. These codes are retried on manifest writes only,
+// a few times, since content-addressed writes of identical bytes are
+// idempotent.
+var concurrentWriteCodes = map[transport.ErrorCode]bool{
+	transport.ManifestBlobUnknownErrorCode: true,
+	transport.DigestInvalidErrorCode:       true,
+	transport.BlobUnknownErrorCode:         true,
+	transport.ManifestUnknownErrorCode:     true,
+}
+
+// concurrentWrite reports whether err is a registry's answer to a write that
+// raced with an identical write from another process.
+func concurrentWrite(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) || len(te.Errors) == 0 {
+		return false
+	}
+	for _, d := range te.Errors {
+		if !concurrentWriteCodes[d.Code] {
+			return false
+		}
+	}
+	return true
+}
+
+// raceAttempts bounds the retries of a write that raced another writer.
+const raceAttempts = 5
+
+// retryRace runs write until it succeeds, fails for another reason, or
+// raced raceAttempts times, waiting a little longer (with jitter) each time.
+func retryRace(ctx context.Context, write func() error) error {
+	wait := 100 * time.Millisecond
+	for i := 1; ; i++ {
+		err := write()
+		if err == nil || i == raceAttempts || !concurrentWrite(err) {
+			return err
+		}
+		d := wait/2 + time.Duration(rand.Int64N(int64(wait)))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+		wait *= 2
+	}
+}
+
+// landedMeanwhile HEADs the ECR tag again just before a copy: when several
+// builds plan the same copy at once, the ones that reach it after another
+// build finished find the tag at the source digest and spend no counted
+// pull. ECR HEADs are free; an error keeps the plan.
+func (r *run) landedMeanwhile(p *plan) bool {
+	if p.srcDesc == nil || p.src.tag == "" || (len(r.platforms) > 0 && p.srcDesc.MediaType.IsIndex()) {
+		return false
+	}
+	d, err := r.tgtGet.Head(p.ctx, p.tgtRef)
+	if err != nil || d.Digest != p.srcDesc.Digest {
+		return false
+	}
+	res := p.res
+	res.Status, res.Action, res.Digest, res.TargetDigest = UpToDate, None, d.Digest.String(), d.Digest.String()
+	res.PullsNeeded, res.PullsEstimate = 0, false
+	r.em.emit(Event{Image: p.img.Source, Kind: "plan", Status: string(res.Status), Digest: res.Digest,
+		Message: "copied meanwhile by another run; nothing to do"})
+	return true
+}
