@@ -99,7 +99,7 @@ func TestManyProcesses(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	if err := mapHost(host, ip); err != nil {
+	if err := mapHost(t, host, ip); err != nil {
 		t.Fatal(err)
 	}
 	caFile := serveECR(t, dir, host, ip)
@@ -232,9 +232,10 @@ func TestManyProcesses(t *testing.T) {
 		procs, len(mirrored), failed, wall.Seconds(), cpuUsed.Seconds(), maxRSS>>10, st.Pulls, st.ManifestHeads, st.BlobGets, float64(st.BlobBytes)/(1<<20))
 }
 
-// mapHost makes host resolve to ip through /etc/hosts, adding the line when
-// it is missing and refusing a line that maps it elsewhere.
-func mapHost(host, ip string) error {
+// mapHost makes host resolve to ip through /etc/hosts, adding a line when
+// it is missing (removed again when the test ends) and refusing a line that
+// maps it elsewhere.
+func mapHost(t *testing.T, host, ip string) error {
 	b, err := os.ReadFile("/etc/hosts")
 	if err != nil {
 		return err
@@ -250,13 +251,26 @@ func mapHost(host, ip string) error {
 			}
 		}
 	}
+	added := fmt.Sprintf("%s %s # ecrbase TestManyProcesses\n", ip, host)
 	f, err := os.OpenFile("/etc/hosts", os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("adding %s to /etc/hosts: %w", host, err)
 	}
 	defer f.Close()
-	_, err = fmt.Fprintf(f, "%s %s\n", ip, host)
-	return err
+	if _, err := f.WriteString(added); err != nil {
+		return err
+	}
+	t.Cleanup(func() {
+		// /etc/hosts may be a bind mount: rewrite it in place.
+		b, err := os.ReadFile("/etc/hosts")
+		if err == nil {
+			err = os.WriteFile("/etc/hosts", []byte(strings.Replace(string(b), added, "", 1)), 0o644)
+		}
+		if err != nil {
+			t.Errorf("removing %s from /etc/hosts: %v", host, err)
+		}
+	})
+	return nil
 }
 
 // serveECR starts docker-registry with TLS and htpasswd at ip:443 for host,

@@ -438,7 +438,11 @@ func mirrorRepositoryARNs(sc scenario) []string {
 }
 
 // accountLevelECR are the ECR actions that accept no resource narrower than "*".
-var accountLevelECR = map[string]bool{"ecr:GetAuthorizationToken": true}
+var accountLevelECR = map[string]bool{
+	"ecr:GetAuthorizationToken":       true,
+	"ecr:DescribeRegistry":            true,
+	"ecr:PutReplicationConfiguration": true,
+}
 
 // roleCoverage compares a role's ECR and STS grants with the actions
 // ecrbase needs (action -> where in the code it comes from). It reports
