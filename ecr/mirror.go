@@ -50,6 +50,7 @@ type plan struct {
 	tgtRepo  name.Repository
 	tgtRef   name.Reference // tag, or digest when the source has no tag
 	srcDesc  *v1.Descriptor
+	srcErr   error // the source HEAD's error, while planning
 	tgtDesc  *v1.Descriptor
 	readHost string
 	err      error
@@ -144,7 +145,7 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 
 	plans := r.plans(ctx, images)
 	rep.Images = make([]Result, len(plans))
-	r.each(plans, func(p *plan) { r.planImage(p) })
+	eachLimit(plans, r.o.HeadJobs, func(p *plan) { r.planImage(p) })
 	r.budget(plans)
 
 	if !o.DryRun {
@@ -294,9 +295,13 @@ func (r *run) planImage(p *plan) {
 	}
 	p.readHost = p.src.read.RegistryStr()
 
-	srcDesc, srcErr := r.src.Head(ctx, p.src.readRef())
+	// Both HEADs at once: over a wide-area link each is a round trip.
+	tgtDesc, err := headBoth(ctx, r.tgtGet, p.tgtRef, func() {
+		p.srcDesc, p.srcErr = r.src.Head(ctx, p.src.readRef())
+	})
+	srcDesc, srcErr := p.srcDesc, p.srcErr
+	p.srcDesc = nil
 	res.Quota = r.book.quota(p.readHost)
-	tgtDesc, err := r.tgtGet.Head(ctx, p.tgtRef)
 	if err != nil && !notFound(err) {
 		r.fail(p, fmt.Errorf("checking %s in ECR: %w", res.Target, err))
 		return

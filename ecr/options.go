@@ -33,6 +33,7 @@ type Options struct {
 	// How to copy.
 	Jobs     int // images in parallel (default 4)
 	BlobJobs int // blobs in parallel within an image (default 4)
+	HeadJobs int // images checked in parallel before copying (default 32)
 
 	// Sources.
 	Mirrors  map[string]string // registry (docker.io) -> base URL to read it through
@@ -79,6 +80,7 @@ func makeOptions(opts ...Option) (*Options, error) {
 		ScanOnPush:  true,
 		Jobs:        4,
 		BlobJobs:    4,
+		HeadJobs:    defaultHeadJobs,
 		MaxWait:     10 * time.Minute,
 		ScanTimeout: 20 * time.Minute,
 		getenv:      os.Getenv,
@@ -99,6 +101,9 @@ func makeOptions(opts ...Option) (*Options, error) {
 	}
 	if o.BlobJobs < 1 {
 		o.BlobJobs = 1
+	}
+	if o.HeadJobs < 1 {
+		o.HeadJobs = 1
 	}
 	if o.TagMutability != "" {
 		o.TagMutability = strings.ToUpper(o.TagMutability)
@@ -153,6 +158,10 @@ func WithDryRun(v bool) Option { return func(o *Options) { o.DryRun = v } }
 
 // WithJobs sets how many images are mirrored in parallel.
 func WithJobs(n int) Option { return func(o *Options) { o.Jobs = n } }
+
+// WithHeadJobs sets how many images are checked (source and ECR HEADs) in
+// parallel before any copy, apart from WithJobs.
+func WithHeadJobs(n int) Option { return func(o *Options) { o.HeadJobs = n } }
 
 // WithBlobJobs sets how many blobs of one image are copied in parallel.
 func WithBlobJobs(n int) Option { return func(o *Options) { o.BlobJobs = n } }
