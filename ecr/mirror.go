@@ -36,6 +36,8 @@ type run struct {
 	tgtGet *remote.Puller // ECR, reads
 	tgtPut *remote.Pusher // ECR, writes
 
+	batch *batchCheck // ECR API answers for many tags at once; nil when off
+
 	repos sync.Map // repository name -> *repoOnce
 	homes sync.Map // blob digest -> *blobHome: where this run put it in ECR
 }
@@ -145,6 +147,9 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 
 	plans := r.plans(ctx, images)
 	rep.Images = make([]Result, len(plans))
+	if !o.NoBatchCheck {
+		r.batch = newBatchCheck(o.api, account, plans)
+	}
 	eachLimit(plans, r.o.HeadJobs, func(p *plan) { r.planImage(p) })
 	r.budget(plans)
 
@@ -296,7 +301,7 @@ func (r *run) planImage(p *plan) {
 	p.readHost = p.src.read.RegistryStr()
 
 	// Both HEADs at once: over a wide-area link each is a round trip.
-	tgtDesc, err := headBoth(ctx, r.tgtGet, p.tgtRef, func() {
+	tgtDesc, err := r.checkTarget(p, func() {
 		p.srcDesc, p.srcErr = r.src.Head(ctx, p.src.readRef())
 	})
 	srcDesc, srcErr := p.srcDesc, p.srcErr

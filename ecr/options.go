@@ -34,6 +34,9 @@ type Options struct {
 	Jobs     int // images in parallel (default 4)
 	BlobJobs int // blobs in parallel within an image (default 4)
 	HeadJobs int // images checked in parallel before copying (default 32)
+	// NoBatchCheck checks every ECR tag with a registry HEAD instead of
+	// asking the ECR API (BatchGetImage) for up to 100 tags at once.
+	NoBatchCheck bool
 
 	// Sources.
 	Mirrors  map[string]string // registry (docker.io) -> base URL to read it through
@@ -162,6 +165,10 @@ func WithJobs(n int) Option { return func(o *Options) { o.Jobs = n } }
 // WithHeadJobs sets how many images are checked (source and ECR HEADs) in
 // parallel before any copy, apart from WithJobs.
 func WithHeadJobs(n int) Option { return func(o *Options) { o.HeadJobs = n } }
+
+// WithBatchCheck asks the ECR API (BatchGetImage) for up to 100 tags of a
+// repository at once before HEADing them one by one (default true).
+func WithBatchCheck(v bool) Option { return func(o *Options) { o.NoBatchCheck = !v } }
 
 // WithBlobJobs sets how many blobs of one image are copied in parallel.
 func WithBlobJobs(n int) Option { return func(o *Options) { o.BlobJobs = n } }

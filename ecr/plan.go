@@ -3,9 +3,7 @@ package ecr
 import (
 	"context"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -24,9 +22,9 @@ func eachLimit(plans []*plan, n int, f func(*plan)) {
 	_ = g.Wait()
 }
 
-// headBoth HEADs ref on the target while src runs, and returns the target's
-// answer once both are done.
-func headBoth(ctx context.Context, tgt *remote.Puller, ref name.Reference, src func()) (*v1.Descriptor, error) {
+// headBoth runs the target check tgt while src runs, and returns the
+// target's answer once both are done.
+func headBoth(ctx context.Context, tgt func(context.Context) (*v1.Descriptor, error), src func()) (*v1.Descriptor, error) {
 	var (
 		d   *v1.Descriptor
 		err error
@@ -34,9 +32,21 @@ func headBoth(ctx context.Context, tgt *remote.Puller, ref name.Reference, src f
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		d, err = tgt.Head(ctx, ref)
+		d, err = tgt(ctx)
 	}()
 	src()
 	<-done
 	return d, err
+}
+
+// checkTarget finds what ECR has at the plan's target while src runs: from
+// the batch ECR API answer for its repository when that has it, else with
+// a registry HEAD.
+func (r *run) checkTarget(p *plan, src func()) (*v1.Descriptor, error) {
+	return headBoth(p.ctx, func(ctx context.Context) (*v1.Descriptor, error) {
+		if d, ok := r.knownTarget(p); ok {
+			return d, nil
+		}
+		return r.tgtGet.Head(ctx, p.tgtRef)
+	}, src)
 }

@@ -4,13 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"ecrbase/internal/apibridge"
 	"ecrbase/internal/wan"
 )
 
@@ -101,10 +98,12 @@ func newWANStack(b *testing.B, bandwidth int64) *wanStack {
 	st.ecrHost = strings.TrimPrefix(ecrPlain.URL, "http://")
 	ecrURL := serveShaped(b, st.ecr, ecrReg)
 
-	motoU, _ := url.Parse(motoURL(b))
-	rp := httputil.NewSingleHostReverseProxy(motoU)
-	rp.ErrorLog = log.New(io.Discard, "", 0)
-	apiURL := serveShaped(b, st.api, rp)
+	// The ECR API: moto, with BatchGetImage answered from the "ECR" registry.
+	bridge, err := apibridge.New(motoURL(b), ecrPlain.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	apiURL := serveShaped(b, st.api, bridge)
 	cfg := motoConfig(b)
 	cfg.BaseEndpoint = &apiURL
 
