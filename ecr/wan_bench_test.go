@@ -77,6 +77,8 @@ type wanStack struct {
 	up, ecr, api *wan.Link
 	upHost       string // unshaped, for seeding
 	ecrHost      string // unshaped, for seeding and checks
+	hubURL       string // shaped "Docker Hub"
+	ecrURL       string // shaped "ECR"
 	opts         []Option
 	images       []Image
 }
@@ -91,12 +93,14 @@ func newWANStack(b *testing.B, bandwidth int64) *wanStack {
 	upReg := registry.New(quiet())
 	st.upHost = strings.TrimPrefix(httptest.NewServer(upReg).URL, "http://")
 	hubURL := serveShaped(b, st.up, bearerHub(upReg))
+	st.hubURL = hubURL
 
 	ecrReg := registry.New(quiet())
 	ecrPlain := httptest.NewServer(ecrReg)
 	b.Cleanup(ecrPlain.Close)
 	st.ecrHost = strings.TrimPrefix(ecrPlain.URL, "http://")
 	ecrURL := serveShaped(b, st.ecr, ecrReg)
+	st.ecrURL = ecrURL
 
 	// The ECR API: moto, with BatchGetImage answered from the "ECR" registry.
 	bridge, err := apibridge.New(motoURL(b), ecrPlain.URL)
