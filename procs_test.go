@@ -65,21 +65,7 @@ func TestManyProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts many processes; skipped with -short")
 	}
-	need := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if os.Geteuid() != 0 {
-		need("needs root: it serves the ECR stand-in on port 443 and maps its host name in /etc/hosts")
-	}
-	for _, bin := range []string{"docker-registry", "htpasswd", "moto_server"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			need("needs %s on PATH: %v", bin, err)
-		}
-	}
+	needECRStack(t)
 	procs := 50
 	if v := os.Getenv("ECRBASE_TEST_PROCS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -88,17 +74,10 @@ func TestManyProcesses(t *testing.T) {
 		}
 		procs = n
 	}
-	ip := os.Getenv("ECRBASE_TEST_ECR_IP")
-	if ip == "" {
-		ip = "127.0.77.2"
-	}
+	ip := testIP("ECRBASE_TEST_ECR_IP", "127.0.77.2")
 	host := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com", procsAccount, procsRegion)
 	dir := t.TempDir()
-
-	bin := filepath.Join(dir, "ecrbase")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	if err := mapHost(t, host, ip); err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +209,49 @@ func TestManyProcesses(t *testing.T) {
 	t.Logf("%d processes, 8 images each (6 listed, 2 from a Dockerfile; %d distinct): %d failed, wall %.1fs, CPU %.1fs, peak RSS of one process %d MiB; "+
 		"upstream: %d manifest GETs (pulls), %d manifest HEADs, %d blob GETs, %.1f MiB",
 		procs, len(mirrored), failed, wall.Seconds(), cpuUsed.Seconds(), maxRSS>>10, st.Pulls, st.ManifestHeads, st.BlobGets, float64(st.BlobBytes)/(1<<20))
+}
+
+// needECRStack skips the test when it cannot serve an "ECR" at its real
+// host name (root for port 443 and /etc/hosts, docker-registry, htpasswd,
+// moto_server), except in CI (CI=true), where it fails.
+func needECRStack(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("serves ECR stand-ins on port 443; skipped with -short")
+	}
+	need := func(format string, args ...any) {
+		t.Helper()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf(format, args...)
+		}
+		t.Skipf(format, args...)
+	}
+	if os.Geteuid() != 0 {
+		need("needs root: it serves the ECR stand-in on port 443 and maps its host name in /etc/hosts")
+	}
+	for _, bin := range []string{"docker-registry", "htpasswd", "moto_server"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			need("needs %s on PATH: %v", bin, err)
+		}
+	}
+}
+
+// testIP is the loopback address in env, or def.
+func testIP(env, def string) string {
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	return def
+}
+
+// buildBinary builds ecrbase into dir.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "ecrbase")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // mapHost makes host resolve to ip through /etc/hosts, adding a line when
