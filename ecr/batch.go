@@ -40,9 +40,10 @@ type batchCheck struct {
 }
 
 type repoBatch struct {
-	once  sync.Once
-	refs  []string // tags or digests to ask for
-	found map[string]*v1.Descriptor
+	once   sync.Once
+	refs   []string // tags or digests to ask for
+	found  map[string]*v1.Descriptor
+	absent bool // the API said the repository does not exist
 }
 
 func newBatchCheck(a api, account string, plans []*plan) *batchCheck {
@@ -85,12 +86,21 @@ func (b *batchCheck) lookup(ctx context.Context, p *plan) *v1.Descriptor {
 	if rb == nil {
 		return nil
 	}
-	rb.once.Do(func() { rb.found = b.fetch(ctx, p.img.Repository, rb.refs) })
+	rb.once.Do(func() { rb.found, rb.absent = b.fetch(ctx, p.img.Repository, rb.refs) })
 	return rb.found[p.tgtRef.Identifier()]
 }
 
-func (b *batchCheck) fetch(ctx context.Context, repo string, refs []string) map[string]*v1.Descriptor {
-	found := map[string]*v1.Descriptor{}
+// absent reports whether the API said, while planning, that the plan's
+// repository did not exist.
+func (b *batchCheck) absent(p *plan) bool {
+	if b == nil || b.repos[p.img.Repository] == nil {
+		return false
+	}
+	return b.repos[p.img.Repository].absent
+}
+
+func (b *batchCheck) fetch(ctx context.Context, repo string, refs []string) (found map[string]*v1.Descriptor, absent bool) {
+	found = map[string]*v1.Descriptor{}
 	for start := 0; start < len(refs) && !b.denied.Load(); start += maxBatchImages {
 		in := &awsecr.BatchGetImageInput{RepositoryName: aws.String(repo), AcceptedMediaTypes: batchMediaTypes}
 		if b.registry != "" {
@@ -109,7 +119,8 @@ func (b *batchCheck) fetch(ctx context.Context, repo string, refs []string) map[
 			if errors.As(err, &ae) && (ae.ErrorCode() == "AccessDeniedException" || strings.Contains(ae.ErrorCode(), "NotAuthorized")) {
 				b.denied.Store(true)
 			}
-			return found // RepositoryNotFound and the rest: HEADs decide
+			var notFound *ecrtypes.RepositoryNotFoundException
+			return found, errors.As(err, &notFound) // the rest: HEADs decide
 		}
 		for _, img := range out.Images {
 			d, err := v1.NewHash(aws.ToString(img.ImageId.ImageDigest))
@@ -126,7 +137,7 @@ func (b *batchCheck) fetch(ctx context.Context, repo string, refs []string) map[
 			found[d.String()] = desc
 		}
 	}
-	return found
+	return found, false
 }
 
 // knownTarget is the batch answer for the plan's target as a HEAD would

@@ -38,8 +38,9 @@ type run struct {
 
 	batch *batchCheck // ECR API answers for many tags at once; nil when off
 
-	repos sync.Map // repository name -> *repoOnce
-	homes sync.Map // blob digest -> *blobHome: where this run put it in ECR
+	repos            sync.Map // repository name -> *repoOnce
+	createdElsewhere sync.Map // repository name -> true: CreateRepository found it already there
+	homes            sync.Map // blob digest -> *blobHome: where this run put it in ECR
 }
 
 // plan is one image's state between planning and copying.
@@ -470,6 +471,10 @@ func (r *run) act(p *plan) {
 	r.em.emit(Event{Image: p.img.Source, Kind: "start", Status: string(res.Action), Digest: res.SourceDigest, Message: "to " + res.Target})
 	if err := r.ensureRepository(p.ctx, p.img); err != nil {
 		r.fail(p, err)
+		r.done(p)
+		return
+	}
+	if r.copiedByOther(p) {
 		r.done(p)
 		return
 	}

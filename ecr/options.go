@@ -76,6 +76,8 @@ type Options struct {
 	scanPoll     time.Duration
 	scanStart    time.Duration // start a scan when none shows up for this long
 	tokenMinLife time.Duration // lifetime assumed for tokens that claim to be expired
+	raceWait     time.Duration // longest wait for another run copying into a repository it just created
+	racePoll     time.Duration
 }
 
 func makeOptions(opts ...Option) (*Options, error) {
@@ -95,6 +97,8 @@ func makeOptions(opts ...Option) (*Options, error) {
 		scanPoll:     5 * time.Second,
 		scanStart:    time.Minute,
 		tokenMinLife: time.Hour,
+		raceWait:     time.Minute,
+		racePoll:     2 * time.Second,
 	}
 	for _, opt := range opts {
 		opt(o)

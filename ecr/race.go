@@ -3,6 +3,7 @@ package ecr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -78,4 +79,31 @@ func (r *run) landedMeanwhile(p *plan) bool {
 	r.em.emit(Event{Image: p.img.Source, Kind: "plan", Status: string(res.Status), Digest: res.Digest,
 		Message: "copied meanwhile by another run; nothing to do"})
 	return true
+}
+
+// copiedByOther waits, for a bounded time, for another build to finish the
+// copy this one is about to make. It applies only to a repository that did
+// not exist when this run planned (the ECR API said so) and that someone
+// else created in the meantime (CreateRepository answered that it exists):
+// then another build started mirroring into it a moment ago, most likely
+// the same image. Waiting costs ECR HEADs, which are free; copying again
+// would cost counted pulls. When the tag does not show up at the source
+// digest in time, the copy goes ahead.
+func (r *run) copiedByOther(p *plan) bool {
+	if _, ok := r.createdElsewhere.Load(p.img.Repository); !ok || !r.batch.absent(p) || r.o.raceWait <= 0 {
+		return false
+	}
+	r.em.emit(Event{Image: p.img.Source, Kind: "wait", Message: fmt.Sprintf("another run created %s a moment ago; waiting up to %s for it to copy the image", p.img.Repository, r.o.raceWait)})
+	deadline := time.Now().Add(r.o.raceWait)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.ctx.Done():
+			return false
+		case <-time.After(r.o.racePoll):
+		}
+		if r.landedMeanwhile(p) {
+			return true
+		}
+	}
+	return false
 }
