@@ -59,8 +59,14 @@ func replicationCommand() *cli.Command {
 }
 
 func replicationAction(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	// --to (or ECRBASE_REPLICATE_TO) replaces the file's replication.to.
+	to, _ := resolver{c, cfg}.list("to", cfg.ReplicationTo)
 	var dests []ecr.Destination
-	for _, v := range c.StringSlice("to") {
+	for _, v := range to {
 		d, err := ecr.ParseDestination(v)
 		if err != nil {
 			return usageError("--to: %v", err)
@@ -68,7 +74,7 @@ func replicationAction(c *cli.Context) error {
 		dests = append(dests, d)
 	}
 	if len(dests) == 0 {
-		return usageError("replication needs at least one --to REGION[:ACCOUNT]")
+		return usageError("replication needs at least one --to REGION[:ACCOUNT], or replication.to in .ecrbase.yaml")
 	}
 	backfill := c.Bool("backfill")
 	if !backfill && (c.Args().Present() || len(c.StringSlice("image")) > 0 || c.Path("images-from") != "") {

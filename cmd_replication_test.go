@@ -79,4 +79,33 @@ func TestReplicationCommand(t *testing.T) {
 	if code != exitError || !strings.Contains(errOut, "source registry itself") {
 		t.Errorf("replication to itself = %d, stderr %q", code, errOut)
 	}
+
+	// The destinations may come from .ecrbase.yaml; --to replaces them.
+	// The configuration is cached per working directory: forget it.
+	forget := func() {
+		configCache.Lock()
+		configCache.m = nil
+		configCache.Unlock()
+	}
+	t.Cleanup(forget)
+	forget()
+	writeFile(t, filepath.Join(dir, ".ecrbase.yaml"), "version: 1\nreplication:\n  to: [us-west-2:210987654321, eu-west-1]\n", 0o644)
+	code, r, errOut = replicate()
+	if code != exitOK || r.Replication.Changed || len(r.Replication.Destinations) != 2 || r.Replication.Destinations[0].Account != "210987654321" {
+		t.Errorf("replication with replication.to in the file = %d (%+v), stderr %q", code, r.Replication, errOut)
+	}
+	code, r, _ = replicate("--to", "eu-west-1")
+	if code != exitOK || len(r.Replication.Destinations) != 1 {
+		t.Errorf("replication --to with a file = %d, destinations %v; want the flag's only", code, r.Replication.Destinations)
+	}
+	code, out, _ = ecrbase(t, "", "config")
+	if code != exitOK || !strings.Contains(out, "replication.to               us-west-2:210987654321,eu-west-1  .ecrbase.yaml:3") {
+		t.Errorf("config = %d, output:\n%s", code, out)
+	}
+	writeFile(t, filepath.Join(dir, ".ecrbase.yaml"), "version: 1\nreplication:\n  to:\n    - eu-west-1\n    - mars\n", 0o644)
+	forget()
+	code, _, errOut = ecrbase(t, "", "replication")
+	if code == exitOK || !strings.Contains(errOut, ".ecrbase.yaml:5") || !strings.Contains(errOut, "mars") {
+		t.Errorf("replication with a bad replication.to = %d, stderr %q; want .ecrbase.yaml:5 naming mars", code, errOut)
+	}
 }
