@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -136,6 +137,11 @@ func (st *wanStack) seedSize(b *testing.B, i int, warm bool, size int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	st.seedWith(b, i, warm, img)
+}
+
+// seedWith writes x as image i upstream and, when warm, into ECR.
+func (st *wanStack) seedWith(b *testing.B, i int, warm bool, x remote.Taggable) {
 	src := strings.TrimPrefix(st.images[i].Source, "docker.io/")
 	_, tag, _ := strings.Cut(src, ":")
 	for _, ref := range []string{st.upHost + "/" + src, st.ecrHost + "/" + st.images[i].Repository + ":" + tag} {
@@ -143,7 +149,13 @@ func (st *wanStack) seedSize(b *testing.B, i int, warm bool, size int64) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := remote.Write(r, img); err != nil {
+		switch x := x.(type) {
+		case v1.ImageIndex:
+			err = remote.WriteIndex(r, x)
+		case v1.Image:
+			err = remote.Write(r, x)
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 		if !warm {
