@@ -134,7 +134,9 @@ func (st *wanStack) seedW1(b *testing.B, scenario string) {
 		if i%2 == 1 {
 			return image(i)
 		}
-		idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+		// A Docker manifest list of Docker manifests: one media-type family,
+		// which every tool can copy digest-exact.
+		idx := mutate.IndexMediaType(empty.Index, types.DockerManifestList)
 		for _, p := range []string{"linux/amd64", "linux/arm64", "linux/arm/v7"} {
 			pl, _ := v1.ParsePlatform(p)
 			idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: image(i), Descriptor: v1.Descriptor{Platform: pl}})

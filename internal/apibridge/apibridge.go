@@ -1,8 +1,9 @@
 // Package apibridge stands in front of moto_server for the ECR API and
 // answers the image calls moto cannot, because the images live in a separate
 // stand-in registry: BatchGetImage is answered from that registry's
-// manifests, as ECR answers it from its own storage. Every other call goes
-// to moto unchanged.
+// manifests, as ECR answers it from its own storage, except for a repository
+// the registry has nothing of, whose existence moto decides. Every other call
+// goes to moto unchanged.
 package apibridge
 
 import (
@@ -59,7 +60,11 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ImageIDs           []imageID `json:"imageIds"`
 		AcceptedMediaTypes []string  `json:"acceptedMediaTypes"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err == nil {
+		err = json.Unmarshal(body, &in)
+	}
+	if err != nil {
 		fail(w, http.StatusBadRequest, "InvalidParameterException", err.Error())
 		return
 	}
@@ -100,17 +105,17 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusInternalServerError, "ServerException", err.Error())
 			return
 		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		manifest, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			if !bytes.Contains(body, []byte("NAME_UNKNOWN")) {
+			if !bytes.Contains(manifest, []byte("NAME_UNKNOWN")) {
 				repoSeen = true
 			}
 			out.Failures = append(out.Failures, failure{ImageID: id, Code: "ImageNotFound", Reason: "Requested image not found"})
 			continue
 		}
 		repoSeen = true
-		sum := sha256.Sum256(body)
+		sum := sha256.Sum256(manifest)
 		digest := "sha256:" + hex.EncodeToString(sum[:])
 		if id.Digest != "" && id.Digest != digest {
 			out.Failures = append(out.Failures, failure{ImageID: id, Code: "ImageTagDoesNotMatchDigest", Reason: "Image tag does not match digest"})
@@ -120,14 +125,18 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var probe struct {
 			MediaType string `json:"mediaType"`
 		}
-		if json.Unmarshal(body, &probe) == nil && probe.MediaType != "" {
+		if json.Unmarshal(manifest, &probe) == nil && probe.MediaType != "" {
 			mt = probe.MediaType
 		}
 		out.Images = append(out.Images, image{RegistryID: in.RegistryID, RepositoryName: in.RepositoryName,
-			ImageID: imageID{Digest: digest, Tag: id.Tag}, Manifest: string(body), MediaType: mt})
+			ImageID: imageID{Digest: digest, Tag: id.Tag}, Manifest: string(manifest), MediaType: mt})
 	}
 	if !repoSeen && len(in.ImageIDs) > 0 {
-		fail(w, http.StatusBadRequest, "RepositoryNotFoundException", "The repository with name '"+in.RepositoryName+"' does not exist")
+		// The registry has nothing under this name: whether the repository
+		// exists is moto's to say, as CreateRepository is answered there.
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		b.moto.ServeHTTP(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
