@@ -46,7 +46,7 @@ func replicationCommand() *cli.Command {
 			&cli.PathFlag{Name: "images-from", Usage: "with --backfill, also copy the references listed in `FILE`", EnvVars: envVar("images-from")},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print what would be set and copied; write nothing", EnvVars: envVar("dry-run")},
 			&cli.BoolFlag{Name: "json", Usage: "write the result as JSON to stdout", EnvVars: envVar("json")},
-			&cli.IntFlag{Name: "jobs", Usage: "images copied in parallel by --backfill", Value: 4, EnvVars: envVar("jobs")},
+			&cli.IntFlag{Name: "jobs", Usage: "copy `N` images in parallel with --backfill", Value: 4, EnvVars: envVar("jobs")},
 			&cli.DurationFlag{Name: "timeout", Usage: "the longest a registry or the AWS API may stay silent before the request is abandoned, a `DURATION`", Value: defaultTimeout, EnvVars: envVar("timeout")},
 			&cli.BoolFlag{Name: "scan-on-push", Usage: "turn on scan-on-push in repositories --backfill creates", Value: true, EnvVars: envVar("scan-on-push")},
 			&cli.StringFlag{Name: "tag-mutability", Usage: "`MUTABLE` or IMMUTABLE, for repositories --backfill creates", EnvVars: envVar("tag-mutability")},
