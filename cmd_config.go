@@ -167,6 +167,7 @@ func configSettings(c *cli.Context, cfg *fileConfig) ([]setting, error) {
 		policy = relative(policy)
 	}
 	add("repository.lifecycle_policy", policy, s)
+	list("replication.to", "to", cfg.ReplicationTo)
 	return rows, nil
 }
 

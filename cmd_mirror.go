@@ -38,6 +38,7 @@ func mirrorCommand() *cli.Command {
 	   ecrbase mirror --rewrite .                     # CodeBuild pre_build
 	   ecrbase mirror --dry-run services/api
 	   ecrbase mirror --image python:3.12 --image quay.io/minio/minio:latest
+	   ecrbase mirror --images-from base-images.txt   # a catalogue, e.g. on a schedule
 	   ecrbase mirror --platform linux/amd64,linux/arm64 --json . > mirror.json
 	   ecrbase mirror --registry-mirror docker.io=https://artifactory.example.com/dockerhub .
 	   ecrbase mirror --content-source docker.io=https://mirror.gcr.io .
@@ -49,6 +50,7 @@ func mirrorCommand() *cli.Command {
 	are copied too (--no-referrers to skip them).`,
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "image", Usage: "also mirror `REF` (repeatable)", EnvVars: envVar("image")},
+			&cli.PathFlag{Name: "images-from", Usage: "also mirror the references listed in `FILE`, one per line, # comments (- reads stdin)", EnvVars: envVar("images-from")},
 			&cli.StringSliceFlag{Name: "platform", Usage: "copy only these platforms of an index, `OS/ARCH[,...]` (the index digest changes)", EnvVars: envVar("platform")},
 			&cli.BoolFlag{Name: "no-update", Usage: "keep what ECR has when an upstream tag moved", EnvVars: envVar("no-update")},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan; write nothing, spend no pull", EnvVars: envVar("dry-run")},
@@ -56,6 +58,7 @@ func mirrorCommand() *cli.Command {
 			&cli.BoolFlag{Name: "rewrite", Usage: "rewrite the Dockerfiles in place after a successful mirror", EnvVars: envVar("rewrite")},
 			&cli.BoolFlag{Name: "pin", Usage: "with --rewrite, add the mirrored @sha256 digest to each reference", EnvVars: envVar("pin")},
 			&cli.IntFlag{Name: "jobs", Usage: "copy `N` images in parallel", Value: 4, EnvVars: envVar("jobs")},
+			&cli.IntFlag{Name: "head-jobs", Usage: "check `N` images (HEAD requests) in parallel before copying", Value: 32, EnvVars: envVar("head-jobs")},
 			&cli.StringSliceFlag{Name: "registry-mirror", Usage: "read `REGISTRY=URL` through a mirror or proxy", EnvVars: envVar("registry-mirror")},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback is always allowed)", EnvVars: envVar("insecure-registry")},
 			&cli.BoolFlag{Name: "wait", Usage: "when Docker Hub's pull window is used up, wait instead of failing", EnvVars: envVar("wait")},
@@ -82,7 +85,8 @@ func mirrorAction(c *cli.Context) error {
 		return err
 	}
 	var files []string
-	if c.Args().Present() || len(c.StringSlice("image")) == 0 {
+	catalog := c.Path("images-from")
+	if c.Args().Present() || (len(c.StringSlice("image")) == 0 && catalog == "") {
 		if files, err = dockerfiles(c); err != nil {
 			return err
 		}
@@ -94,6 +98,15 @@ func mirrorAction(c *cli.Context) error {
 			return usageError("--image %s: %v", ref, err)
 		}
 		images = addImage(images, ecr.Image{Source: src, Repository: repo})
+	}
+	if catalog != "" {
+		listed, err := readCatalog(catalog, c.App.Reader, opts.Prefixes)
+		if err != nil {
+			return cli.Exit(err.Error(), exitUsage)
+		}
+		for _, img := range listed {
+			images = addImage(images, img)
+		}
 	}
 	mopts, err := mirrorOptions(c)
 	if err != nil {
@@ -186,6 +199,9 @@ func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
 		ecr.WithScanWait(c.Bool("scan-wait") || c.String("fail-on") != ""),
 		ecr.WithFailOn(c.String("fail-on")),
 		ecr.WithProgress(c.App.ErrWriter),
+	}
+	if c.IsSet("head-jobs") {
+		o = append(o, ecr.WithHeadJobs(c.Int("head-jobs")))
 	}
 	var platforms []string
 	for _, p := range c.StringSlice("platform") {

@@ -114,6 +114,9 @@ type fileConfig struct {
 	// configuration file; it is read only by the commands that create
 	// repositories.
 	LifecyclePolicy value[string]
+
+	// ReplicationTo are the destinations of `ecrbase replication`.
+	ReplicationTo value[[]string]
 }
 
 // value is one setting of the file and the line it is on.
@@ -162,6 +165,21 @@ var topFields = []field{
 	}},
 	{"content_sources", func(d *decoder, n *yaml.Node) error { return d.contentSources(n) }},
 	{"repository", func(d *decoder, n *yaml.Node) error { return d.mapping(n, "repository", repositoryFields) }},
+	{"replication", func(d *decoder, n *yaml.Node) error { return d.mapping(n, "replication", replicationFields) }},
+}
+
+// replicationFields is the schema of `replication:`, what `ecrbase
+// replication` sets.
+var replicationFields = []field{
+	{"to", func(d *decoder, n *yaml.Node) error {
+		return d.list(n, "replication.to", &d.cfg.ReplicationTo, checkDestination)
+	}},
+}
+
+// checkDestination checks a replication destination, REGION[:ACCOUNT].
+func checkDestination(s string) error {
+	_, err := ecr.ParseDestination(s)
+	return err
 }
 
 // repositoryFields is the schema of `repository:`, the settings of the

@@ -681,6 +681,7 @@ repository.tag_mutability    -                                                  
 repository.kms_key           -                                                    default
 repository.tags[team]        web                                                  .ecrbase.yaml:8
 repository.lifecycle_policy  policy.json                                          .ecrbase.yaml:9
+replication.to               -                                                    default
 `
 	if code != exitOK || out != want {
 		t.Errorf("config = %d (stderr %q), diff (-want +got):\n%s", code, errOut, cmp.Diff(want, out))
@@ -711,6 +712,7 @@ repository.lifecycle_policy  policy.json                                        
 		{Name: "repository.kms_key", Value: "", source: source{Kind: "default"}},
 		{Name: "repository.tags", Key: "team", Value: "web", source: source{Kind: "file", File: ".ecrbase.yaml", Line: 8}},
 		{Name: "repository.lifecycle_policy", Value: "policy.json", source: source{Kind: "file", File: ".ecrbase.yaml", Line: 9}},
+		{Name: "replication.to", Value: []any{}, source: source{Kind: "default"}},
 	}
 	if diff := cmp.Diff(wantJSON, got.Settings, cmp.AllowUnexported(setting{})); diff != "" {
 		t.Errorf("config --json settings (-want +got):\n%s", diff)

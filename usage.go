@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"ecrbase/ecr"
 	"ecrbase/rewrite"
 )
 
@@ -46,6 +47,7 @@ var valueChecks = map[string]func(string) error{
 	"fail-on":           oneOfFold("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"),
 	"format":            oneOf("docker", "env", "json"),
 	"renovate.format":   oneOf("json", "table"),
+	"to":                destinationCheck,
 }
 
 // valueCheck is the check of a command's flag: "command.flag" when the
@@ -59,7 +61,7 @@ func valueCheck(c *cli.Context, name string) func(string) error {
 
 // atLeastOne are the number flags for which 0 makes no sense (no image
 // would ever be copied with --jobs 0); other numbers only refuse negatives.
-var atLeastOne = map[string]bool{"jobs": true}
+var atLeastOne = map[string]bool{"jobs": true, "head-jobs": true}
 
 // commaLists are list flags whose values may hold several items separated
 // by commas (--platform linux/amd64,linux/arm64).
@@ -160,6 +162,13 @@ func checkFlag(c *cli.Context, f cli.Flag, name string) error {
 			}
 		}
 	case *cli.PathFlag:
+		// A catalogue that cannot be read is a usage error, as a bad line
+		// in it is; - is standard input, read later.
+		if p := c.Path(name); p != "" && p != "-" && name == "images-from" {
+			if err := readableFile(p); err != nil {
+				return usageError("--%s %s: %v", name, p, err)
+			}
+		}
 		// A policy file that cannot be read is an error (1), as for --config.
 		if p := c.Path(name); p != "" && name == "lifecycle-policy" {
 			data, err := os.ReadFile(p)
@@ -176,6 +185,29 @@ func checkFlag(c *cli.Context, f cli.Flag, name string) error {
 		}
 	}
 	return nil
+}
+
+// readableFile says why the file at p cannot be read, or nil.
+func readableFile(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return errors.New("a directory, not a file")
+	}
+	return nil
+}
+
+// destinationCheck is replication's --to REGION[:ACCOUNT].
+func destinationCheck(s string) error {
+	_, err := ecr.ParseDestination(s)
+	return err
 }
 
 // checkMirrorFlag is checkMirror for a flag or environment variable, which,

@@ -33,6 +33,9 @@ var badValues = map[string]struct {
 	"image":             {"Python:3.7!", exitUsage},
 	"platform":          {"linux", exitUsage},
 	"jobs":              {"0", exitUsage},
+	"head-jobs":         {"0", exitUsage},
+	"images-from":       {"no-such-catalogue.txt", exitUsage},
+	"to":                {"europe:12345", exitUsage},
 	"registry-mirror":   {"docker.io=ftp://mirror", exitUsage},
 	"content-source":    {"docker.io=ftp://mirror", exitUsage},
 	"insecure-registry": {"http://host", exitUsage},
@@ -81,6 +84,8 @@ func TestEveryFlagRefusesABadValue(t *testing.T) {
 	// The same values through the environment.
 	for _, tc := range []struct{ env, value, cmd string }{
 		{"ECRBASE_JOBS", "-3", "mirror"},
+		{"ECRBASE_HEAD_JOBS", "0", "mirror"},
+		{"ECRBASE_REPLICATE_TO", "europe", "replication"},
 		{"ECRBASE_PLATFORM", "linux/amd64,amd64", "mirror"},
 		{"ECRBASE_TAG_MUTABILITY", "sometimes", "mirror"},
 		{"ECRBASE_SYNTAX", "x", "rewrite"},

@@ -19,6 +19,9 @@ type api interface {
 	PutLifecyclePolicy(ctx context.Context, in *awsecr.PutLifecyclePolicyInput, optFns ...func(*awsecr.Options)) (*awsecr.PutLifecyclePolicyOutput, error)
 	StartImageScan(ctx context.Context, in *awsecr.StartImageScanInput, optFns ...func(*awsecr.Options)) (*awsecr.StartImageScanOutput, error)
 	DescribeImageScanFindings(ctx context.Context, in *awsecr.DescribeImageScanFindingsInput, optFns ...func(*awsecr.Options)) (*awsecr.DescribeImageScanFindingsOutput, error)
+	BatchGetImage(ctx context.Context, in *awsecr.BatchGetImageInput, optFns ...func(*awsecr.Options)) (*awsecr.BatchGetImageOutput, error)
+	DescribeRegistry(ctx context.Context, in *awsecr.DescribeRegistryInput, optFns ...func(*awsecr.Options)) (*awsecr.DescribeRegistryOutput, error)
+	PutReplicationConfiguration(ctx context.Context, in *awsecr.PutReplicationConfigurationInput, optFns ...func(*awsecr.Options)) (*awsecr.PutReplicationConfigurationOutput, error)
 
 	// STS
 	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
@@ -48,6 +51,18 @@ func (c clients) StartImageScan(ctx context.Context, in *awsecr.StartImageScanIn
 
 func (c clients) DescribeImageScanFindings(ctx context.Context, in *awsecr.DescribeImageScanFindingsInput, optFns ...func(*awsecr.Options)) (*awsecr.DescribeImageScanFindingsOutput, error) {
 	return c.ecr.DescribeImageScanFindings(ctx, in, optFns...)
+}
+
+func (c clients) BatchGetImage(ctx context.Context, in *awsecr.BatchGetImageInput, optFns ...func(*awsecr.Options)) (*awsecr.BatchGetImageOutput, error) {
+	return c.ecr.BatchGetImage(ctx, in, optFns...)
+}
+
+func (c clients) DescribeRegistry(ctx context.Context, in *awsecr.DescribeRegistryInput, optFns ...func(*awsecr.Options)) (*awsecr.DescribeRegistryOutput, error) {
+	return c.ecr.DescribeRegistry(ctx, in, optFns...)
+}
+
+func (c clients) PutReplicationConfiguration(ctx context.Context, in *awsecr.PutReplicationConfigurationInput, optFns ...func(*awsecr.Options)) (*awsecr.PutReplicationConfigurationOutput, error) {
+	return c.ecr.PutReplicationConfiguration(ctx, in, optFns...)
 }
 
 func (c clients) GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {

@@ -299,7 +299,7 @@ func (c *copier) manifest(ctx context.Context, d v1.Descriptor) error {
 }
 
 func (c *copier) put(ctx context.Context, ref name.Reference, m rawManifest) error {
-	if err := c.r.tgtPut.Put(ctx, ref, m); err != nil {
+	if err := retryRace(ctx, func() error { return c.r.tgtPut.Put(ctx, ref, m) }); err != nil {
 		return targetErr("writing manifest "+ref.Identifier(), err)
 	}
 	c.mu.Lock()

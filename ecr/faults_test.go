@@ -497,3 +497,24 @@ func TestAWSTimeoutsWithCABundle(t *testing.T) {
 		t.Errorf("ResolveTarget with AWS_CA_BUNDLE = %+v, %v; want account %s", got, err, motoAccount)
 	}
 }
+
+// TestMirrorSourceDownWhileECRAnswers: the source and ECR are checked at
+// once, and a source failure that arrives before ECR's answer is judged
+// once ECR has answered: ECR holds the tag, so the failing source is not
+// retried and ECR's copy is kept at once.
+func TestMirrorSourceDownWhileECRAnswers(t *testing.T) {
+	t.Parallel()
+	h, target := newHub(t), newRegistry(t)
+	old, _, images := seededStale(t, h, target, "down:1")
+	h.proxy.SetFault(hubproxy.Fault{Mode: hubproxy.ServerError, Method: http.MethodHead})
+	rep, err := Mirror(context.Background(), images, testOptions(t, target, h, nil)...)
+	if err != nil {
+		t.Fatalf("Mirror error = %v, want ECR's copy kept", err)
+	}
+	if got := rep.Images[0]; got.Action != Keep || got.Digest != old {
+		t.Errorf("result = %s %s, want keep %s", got.Action, got.Digest, old)
+	}
+	if s := h.proxy.Stats(); s.ManifestHeads != 1 || s.ManifestGets != 0 {
+		t.Errorf("manifest HEADs = %d, GETs = %d; want one HEAD, not retried, and no GET", s.ManifestHeads, s.ManifestGets)
+	}
+}

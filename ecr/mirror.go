@@ -45,8 +45,11 @@ type run struct {
 	keychain   authn.Keychain
 	imgContent sync.Map // *plan -> *imageContent
 
-	repos sync.Map // repository name -> *repoOnce
-	homes sync.Map // blob digest -> *blobHome: where this run put it in ECR
+	batch *batchCheck // ECR API answers for many tags at once; nil when off
+
+	repos            sync.Map // repository name -> *repoOnce
+	createdElsewhere sync.Map // repository name -> true: CreateRepository found it already there
+	homes            sync.Map // blob digest -> *blobHome: where this run put it in ECR
 }
 
 // plan is one image's state between planning and copying.
@@ -59,6 +62,7 @@ type plan struct {
 	tgtRepo  name.Repository
 	tgtRef   name.Reference // tag, or digest when the source has no tag
 	srcDesc  *v1.Descriptor
+	srcErr   error // the source HEAD's error, while planning
 	tgtDesc  *v1.Descriptor
 	readHost string
 	err      error
@@ -169,7 +173,10 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 
 	plans := r.plans(ctx, images)
 	rep.Images = make([]Result, len(plans))
-	r.each(plans, func(p *plan) { r.planImage(p) })
+	if !o.NoBatchCheck {
+		r.batch = newBatchCheck(o.api, account, plans)
+	}
+	eachLimit(plans, r.o.HeadJobs, func(p *plan) { r.planImage(p) })
 	r.budget(plans)
 
 	if !o.DryRun {
@@ -338,12 +345,18 @@ func (r *run) planImage(p *plan) {
 	}
 	p.readHost = p.src.read.RegistryStr()
 
-	// ECR first: when it has the tag, a 429 from the source is not waited
-	// out, ECR's copy is kept at once.
-	tgtDesc, err := r.tgtGet.Head(ctx, p.tgtRef)
+	// Both HEADs at once: over a wide-area link each is a round trip. The
+	// source client waits for ECR's answer before it decides about a 429 or
+	// a failure: when ECR has the tag, a 429 is not waited out and ECR's
+	// copy is kept at once.
+	tgtDesc, err := r.checkTarget(p, func() {
+		p.srcDesc, p.srcErr = r.src.Head(ctx, p.src.readRef())
+	})
+	srcDesc, srcErr := p.srcDesc, p.srcErr
+	p.srcDesc, p.srcErr = nil, nil
 	if err != nil && !notFound(err) {
-		// The source is still looked at (a free HEAD), for the report.
-		if srcDesc, srcErr := r.src.Head(ctx, p.src.readRef()); srcErr == nil {
+		// The source was still looked at (a free HEAD), for the report.
+		if srcErr == nil {
 			res.SourceDigest, res.MediaType = srcDesc.Digest.String(), string(srcDesc.MediaType)
 		}
 		res.Quota = r.book.quota(p.readHost)
@@ -351,8 +364,6 @@ func (r *run) planImage(p *plan) {
 		return
 	}
 	p.tgtDesc = tgtDesc
-	p.ic.keep.Store(tgtDesc != nil)
-	srcDesc, srcErr := r.src.Head(ctx, p.src.readRef())
 	srcDesc, srcErr = r.pinnedFromContent(p, srcDesc, srcErr)
 	res.Quota = r.book.quota(p.readHost)
 	if tgtDesc != nil {
@@ -510,7 +521,15 @@ func (r *run) act(p *plan) {
 		r.done(p)
 		return
 	}
+	if r.landedMeanwhile(p) {
+		r.done(p)
+		return
+	}
 	r.em.emit(Event{Image: p.img.Source, Kind: "start", Status: string(res.Action), Digest: res.SourceDigest, Message: "to " + res.Target})
+	if r.copiedByOther(p) {
+		r.done(p)
+		return
+	}
 	digest, err := r.copy(p)
 	if err != nil {
 		// The source cannot give the update now: ECR's copy stays. A target

@@ -33,6 +33,10 @@ type Options struct {
 	// How to copy.
 	Jobs     int // images in parallel (default 4)
 	BlobJobs int // blobs in parallel within an image (default 4)
+	HeadJobs int // images checked in parallel before copying (default 32)
+	// NoBatchCheck checks every ECR tag with a registry HEAD instead of
+	// asking the ECR API (BatchGetImage) for up to 100 tags at once.
+	NoBatchCheck bool
 
 	// Sources.
 	Mirrors  map[string]string // registry (docker.io) -> base URL to read it through
@@ -83,6 +87,8 @@ type Options struct {
 	scanPoll     time.Duration
 	scanStart    time.Duration // start a scan when none shows up for this long
 	tokenMinLife time.Duration // lifetime assumed for tokens that claim to be expired
+	raceWait     time.Duration // longest wait for another run copying into a repository it just created
+	racePoll     time.Duration
 }
 
 func makeOptions(opts ...Option) (*Options, error) {
@@ -90,6 +96,7 @@ func makeOptions(opts ...Option) (*Options, error) {
 		ScanOnPush:  true,
 		Jobs:        4,
 		BlobJobs:    4,
+		HeadJobs:    defaultHeadJobs,
 		MaxWait:     10 * time.Minute,
 		ScanTimeout: 20 * time.Minute,
 		getenv:      os.Getenv,
@@ -102,6 +109,8 @@ func makeOptions(opts ...Option) (*Options, error) {
 		scanPoll:     5 * time.Second,
 		scanStart:    time.Minute,
 		tokenMinLife: time.Hour,
+		raceWait:     time.Minute,
+		racePoll:     2 * time.Second,
 	}
 	for _, opt := range opts {
 		opt(o)
@@ -111,6 +120,9 @@ func makeOptions(opts ...Option) (*Options, error) {
 	}
 	if o.BlobJobs < 1 {
 		o.BlobJobs = 1
+	}
+	if o.HeadJobs < 1 {
+		o.HeadJobs = 1
 	}
 	if o.Timeout <= 0 {
 		return nil, fmt.Errorf("timeout %s: want a positive duration", o.Timeout)
@@ -171,6 +183,14 @@ func WithDryRun(v bool) Option { return func(o *Options) { o.DryRun = v } }
 
 // WithJobs sets how many images are mirrored in parallel.
 func WithJobs(n int) Option { return func(o *Options) { o.Jobs = n } }
+
+// WithHeadJobs sets how many images are checked (source and ECR HEADs) in
+// parallel before any copy, apart from WithJobs.
+func WithHeadJobs(n int) Option { return func(o *Options) { o.HeadJobs = n } }
+
+// WithBatchCheck asks the ECR API (BatchGetImage) for up to 100 tags of a
+// repository at once before HEADing them one by one (default true).
+func WithBatchCheck(v bool) Option { return func(o *Options) { o.NoBatchCheck = !v } }
 
 // WithBlobJobs sets how many blobs of one image are copied in parallel.
 func WithBlobJobs(n int) Option { return func(o *Options) { o.BlobJobs = n } }

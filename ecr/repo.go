@@ -56,6 +56,7 @@ func (r *run) createRepository(ctx context.Context, img Image) error {
 	var exists *types.RepositoryAlreadyExistsException
 	switch {
 	case errors.As(err, &exists):
+		r.createdElsewhere.Store(repo, true)
 	case err != nil:
 		return &TargetError{Op: "ecr CreateRepository " + repo, Err: err}
 	default:

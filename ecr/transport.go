@@ -172,6 +172,23 @@ type imageCtx struct {
 	first429 atomic.Int64 // when the image's first 429 came, in Unix nanoseconds
 	reserved atomic.Int64 // pulls of the quota promised to this image and not yet made
 	keep     atomic.Bool  // ECR has the tag: a 429 is not waited out, ECR's copy is kept
+	// tgtKnown, when set, is closed once ECR's check of the tag has
+	// answered and keep holds its result; the source check runs at the
+	// same time.
+	tgtKnown chan struct{}
+}
+
+// awaitTarget waits until keep holds ECR's answer, so that a source failure
+// or 429 seen while ECR is still being asked is judged as if ECR had been
+// asked first.
+func (ic *imageCtx) awaitTarget(ctx context.Context) {
+	if ic == nil || ic.tgtKnown == nil {
+		return
+	}
+	select {
+	case <-ic.tgtKnown:
+	case <-ctx.Done():
+	}
 }
 
 type imageCtxKey struct{}
@@ -257,16 +274,19 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	// When ECR has the tag, a source that fails is not retried: ECR's copy
 	// is kept at once (with Wait, the source gets its retries).
-	keep := ic != nil && ic.keep.Load() && !t.o.Wait
+	keep := func() bool {
+		ic.awaitTarget(ctx)
+		return ic != nil && ic.keep.Load()
+	}
 	for attempt := 0; ; attempt++ {
 		resp, err := t.inner.RoundTrip(req)
 		if err != nil {
-			if keep {
+			if !t.o.Wait && keep() {
 				return nil, &keptError{host: req.URL.Host, err: err}
 			}
 			return nil, err
 		}
-		if keep && resp.StatusCode >= 500 {
+		if resp.StatusCode >= 500 && !t.o.Wait && keep() {
 			resp.Body.Close()
 			return nil, &keptError{host: req.URL.Host, err: fmt.Errorf("%s %s: %s", req.Method, req.URL.Path, resp.Status)}
 		}
@@ -299,7 +319,7 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		switch {
 		case t.o.Wait:
 			limit = t.o.MaxWait
-		case ic != nil && ic.keep.Load():
+		case keep():
 			limit = 0
 		}
 		// The bound is on time since the image's first 429, so the

@@ -47,6 +47,21 @@ var scenarios = []scenario{
 		"ConnectionArn":      "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab",
 		"RepositoryPrefix":   "mirror/",
 	}},
+	{"refresh-cache-kms", map[string]any{
+		"RepositoryId":       "my-org/platform-images",
+		"DockerHubSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecrbase/dockerhub-AbCdEf",
+		"CatalogueFile":      "base-images.txt",
+		"PullThroughCache":   "true",
+		"KmsKeyArn":          "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		"TagMutability":      "IMMUTABLE",
+	}},
+	{"refresh-cache-templates", map[string]any{
+		"RepositoryId":       "my-org/platform-images",
+		"DockerHubSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecrbase/dockerhub-AbCdEf",
+		"CatalogueFile":      "catalogue/images.txt",
+		"PullThroughCache":   "true",
+		"ConnectionArn":      "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab",
+	}},
 }
 
 // stack is the template with the intrinsic functions of one scenario
@@ -438,7 +453,11 @@ func mirrorRepositoryARNs(sc scenario) []string {
 }
 
 // accountLevelECR are the ECR actions that accept no resource narrower than "*".
-var accountLevelECR = map[string]bool{"ecr:GetAuthorizationToken": true}
+var accountLevelECR = map[string]bool{
+	"ecr:GetAuthorizationToken":       true,
+	"ecr:DescribeRegistry":            true,
+	"ecr:PutReplicationConfiguration": true,
+}
 
 // roleCoverage compares a role's ECR and STS grants with the actions
 // ecrbase needs (action -> where in the code it comes from). It reports

@@ -32,6 +32,8 @@
 #      then docker build from ECR
 #  11  an ARG-held name, an image given by --build-arg and a broken template:
 #      mirror --rewrite copies and rewrites the rest and exits 1; both build
+#  13  many builds at once: E2E_MANY (20) mirror processes started together on
+#      overlapping catalogues (--images-from) all exit 0, digests correct
 #
 # It prints a summary on stdout (figures per scenario, then "e2e: N passed,
 # N failed"), and ends only the processes it started. Run as root:
@@ -1182,6 +1184,51 @@ RC=0
 "$ECRBASE" rewrite --check --strict "$SHAPES/runtime" >/dev/null 2>&1 || RC=$?
 ((RC == 0)) || fail "11: rewrite --check --strict on the rewritten runtime/Dockerfile exited $RC, want 0"
 summary "11 real-world shapes" "$built"
+
+# ---------------------------------------------------------------- 13: many builds at once
+
+# As many CodeBuild builds starting in the same minute: E2E_MANY processes
+# (default 20) mirror overlapping catalogues of images ECR does not have yet.
+MANY=${E2E_MANY:-20}
+begin "13 $MANY mirror processes at once on overlapping images"
+declare -A MANY_SEEDED
+MANY_REFS=()
+for i in 1 2 3 4 5 6; do
+	flags=""
+	((i % 3 == 0)) && flags="-platforms linux/amd64,linux/arm64"
+	# shellcheck disable=SC2086 # flags are words
+	out=$(seed_up $flags "e2e-many/app$i:1") || die "seeding e2e-many/app$i upstream failed"
+	MANY_SEEDED[e2e-many/app$i]=${out##* }
+	MANY_REFS+=("e2e-many/app$i")
+done
+# Quotas are scenario 5's subject: here the builds may spend what they need,
+# and the pulls they spend are reported.
+curl -fs -X POST "$PROXY/_hubproxy/quota?limit=10000&remaining=10000" >/dev/null
+mark
+many_pids=()
+for ((p = 0; p < MANY; p++)); do
+	list=$TMP/many-$p.txt
+	printf '# build %d\n' "$p" >"$list"
+	for ((j = 0; j < 4; j++)); do
+		printf 'docker.io/%s:1\n' "${MANY_REFS[$(((p + j) % ${#MANY_REFS[@]}))]}" >>"$list"
+	done
+	timeout 300 "$ECRBASE" mirror "${MIRROR_ARGS[@]}" --images-from "$list" >"$LOGS/s13-$p.out" 2>"$LOGS/s13-$p.err" </dev/null 9>&- &
+	many_pids+=("$!")
+done
+many_failed=0
+for ((p = 0; p < MANY; p++)); do
+	if ! wait "${many_pids[$p]}"; then
+		many_failed=$((many_failed + 1))
+		fail "13: mirror process $p exited non-zero: $(tail -n 2 "$LOGS/s13-$p.err" | tr '\n' ' ')"
+	fi
+done
+measure
+for path in "${MANY_REFS[@]}"; do
+	got=$(ecr_digest "docker-hub/$path" 1)
+	[[ $got == "${MANY_SEEDED[$path]}" ]] || fail "13: ECR docker-hub/$path:1 is '$got', want the upstream ${MANY_SEEDED[$path]}"
+done
+((many_failed == 0)) && pass "13: $MANY processes exited 0; $UP_GET manifest GETs upstream, $ECR_PUT manifest PUTs to ECR"
+summary "13 many builds at once" "${#MANY_REFS[@]}"
 
 # ---------------------------------------------------------------- summary
 

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"ecrbase/ecr"
+	"ecrbase/rewrite"
+)
+
+// wellKnownRegistries are the registries whose mirrors live under ECR's
+// pull-through-cache prefixes; replication covers them all by default.
+var wellKnownRegistries = []string{"docker.io", "public.ecr.aws", "quay.io", "ghcr.io", "registry.k8s.io", "registry.gitlab.com"}
+
+func replicationCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "replication",
+		Usage:     "make ECR replicate the mirrored repositories to other regions or accounts",
+		ArgsUsage: "[PATH...]",
+		Description: `Sets the registry's replication configuration (PutReplicationConfiguration)
+	so ECR itself copies every push under the prefixes ecrbase writes
+	(docker-hub/, quay/, ... and any --prefix or .ecrbase.yaml prefix) to each
+	--to destination. Existing rules are read first (DescribeRegistry) and
+	kept; a destination already covered is left alone, so running it again
+	changes nothing.
+
+	ECR replicates only new pushes. --backfill copies the images already
+	mirrored (those of the Dockerfiles under PATH, --image and --images-from)
+	from this registry into each destination, registry to registry,
+	digest-exact, creating repositories as mirror does.
+
+	Examples:
+	   ecrbase replication --to eu-west-1 --to us-west-2:210987654321
+	   ecrbase replication --to eu-west-1 --backfill --images-from base-images.txt
+	   ecrbase replication --to eu-west-1 --dry-run --json`,
+		Flags: append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "to", Usage: "replicate to `REGION[:ACCOUNT]` (repeatable)", EnvVars: envVar("replicate-to")},
+			&cli.BoolFlag{Name: "backfill", Usage: "also copy the images already mirrored into each destination", EnvVars: envVar("backfill")},
+			&cli.StringSliceFlag{Name: "image", Usage: "with --backfill, also copy `REF` (repeatable)", EnvVars: envVar("image")},
+			&cli.PathFlag{Name: "images-from", Usage: "with --backfill, also copy the references listed in `FILE`", EnvVars: envVar("images-from")},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print what would be set and copied; write nothing", EnvVars: envVar("dry-run")},
+			&cli.BoolFlag{Name: "json", Usage: "write the result as JSON to stdout", EnvVars: envVar("json")},
+			&cli.IntFlag{Name: "jobs", Usage: "copy `N` images in parallel with --backfill", Value: 4, EnvVars: envVar("jobs")},
+			&cli.DurationFlag{Name: "timeout", Usage: "the longest a registry or the AWS API may stay silent before the request is abandoned, a `DURATION`", Value: defaultTimeout, EnvVars: envVar("timeout")},
+			&cli.BoolFlag{Name: "scan-on-push", Usage: "turn on scan-on-push in repositories --backfill creates", Value: true, EnvVars: envVar("scan-on-push")},
+			&cli.StringFlag{Name: "tag-mutability", Usage: "`MUTABLE` or IMMUTABLE, for repositories --backfill creates", EnvVars: envVar("tag-mutability")},
+			&cli.StringFlag{Name: "kms-key", Usage: "encrypt repositories --backfill creates with KMS key `ARN`", EnvVars: envVar("kms-key")},
+			&cli.StringSliceFlag{Name: "repo-tag", Usage: "tag repositories --backfill creates with `K=V`", EnvVars: envVar("repo-tag")},
+			&cli.PathFlag{Name: "lifecycle-policy", Usage: "apply the lifecycle policy in `FILE` to repositories --backfill creates", EnvVars: envVar("lifecycle-policy")},
+		}, namingFlags()...),
+		OnUsageError: onUsageError,
+		Action:       replicationAction,
+	}
+}
+
+func replicationAction(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	// --to (or ECRBASE_REPLICATE_TO) replaces the file's replication.to.
+	to, _ := resolver{c, cfg}.list("to", cfg.ReplicationTo)
+	var dests []ecr.Destination
+	for _, v := range to {
+		d, err := ecr.ParseDestination(v)
+		if err != nil {
+			return usageError("--to: %v", err)
+		}
+		dests = append(dests, d)
+	}
+	if len(dests) == 0 {
+		return usageError("replication needs at least one --to REGION[:ACCOUNT], or replication.to in .ecrbase.yaml")
+	}
+	backfill := c.Bool("backfill")
+	if !backfill && (c.Args().Present() || len(c.StringSlice("image")) > 0 || c.Path("images-from") != "") {
+		return usageError("paths, --image and --images-from name images to copy: they need --backfill")
+	}
+	opts, err := options(c)
+	if err != nil {
+		return err
+	}
+	var images []ecr.Image
+	var failedFiles error
+	if backfill {
+		if images, failedFiles, err = listedImages(c, opts); err != nil {
+			return err
+		}
+	}
+	mopts, err := mirrorOptions(c)
+	if err != nil {
+		return err
+	}
+	res, err := ecr.ConfigureReplication(c.Context, replicationPrefixes(opts.Prefixes, images), dests, mopts...)
+	if errors.Is(err, ecr.ErrNoRegion) {
+		return cli.Exit("no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml", exitError)
+	}
+	if err != nil {
+		return cli.Exit(oneLine(err), exitError)
+	}
+	out := struct {
+		Replication *ecr.ReplicationResult `json:"replication"`
+		Backfill    []backfillResult       `json:"backfill,omitempty"`
+	}{Replication: res}
+	if !c.Bool("json") {
+		printReplication(c.App.Writer, res)
+	}
+	var failed []string
+	for _, d := range res.Destinations {
+		if !backfill {
+			break
+		}
+		rep, err := ecr.Backfill(c.Context, images, d, mopts...)
+		if rep != nil {
+			out.Backfill = append(out.Backfill, backfillResult{Destination: d, Report: rep})
+			if !c.Bool("json") {
+				fmt.Fprintf(c.App.Writer, "backfill into %s:\n", d)
+				printReport(c.App.Writer, rep)
+			}
+		}
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("backfill into %s: %s", d, oneLine(err)))
+		}
+	}
+	if c.Bool("json") {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	}
+	if len(failed) > 0 {
+		return cli.Exit(strings.Join(failed, "; "), exitError)
+	}
+	return failedFiles
+}
+
+type backfillResult struct {
+	Destination ecr.Destination `json:"destination"`
+	Report      *ecr.Report     `json:"report"`
+}
+
+// listedImages gathers the images of the Dockerfiles under the paths (when
+// paths are given, or when nothing else is), --image and --images-from.
+func listedImages(c *cli.Context, opts rewrite.Options) ([]ecr.Image, error, error) {
+	var files []string
+	var err error
+	catalog := c.Path("images-from")
+	if c.Args().Present() || (len(c.StringSlice("image")) == 0 && catalog == "") {
+		if files, err = dockerfiles(c); err != nil {
+			return nil, nil, err
+		}
+	}
+	images, _, failedFiles := mirrorImages(c, files, opts)
+	for _, ref := range c.StringSlice("image") {
+		src, repo, err := rewrite.Image(ref, opts.Prefixes)
+		if err != nil {
+			return nil, nil, usageError("--image %s: %v", ref, err)
+		}
+		images = addImage(images, ecr.Image{Source: src, Repository: repo})
+	}
+	if catalog != "" {
+		listed, err := readCatalog(catalog, c.App.Reader, opts.Prefixes)
+		if err != nil {
+			return nil, nil, cli.Exit(err.Error(), exitUsage)
+		}
+		for _, img := range listed {
+			images = addImage(images, img)
+		}
+	}
+	return images, failedFiles, nil
+}
+
+// replicationPrefixes are the repository prefixes ecrbase writes under: the
+// one of each well-known registry (or its --prefix), every configured
+// prefix, and the prefix of each image's own registry.
+func replicationPrefixes(prefixes map[string]string, images []ecr.Image) []string {
+	prefixOf := func(host string) string {
+		host = rewrite.NormalizeRegistry(host)
+		if p, ok := prefixes[host]; ok {
+			return p
+		}
+		return rewrite.DefaultPrefix(host)
+	}
+	var out []string
+	add := func(p string) {
+		if p = strings.Trim(p, "/"); p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	for _, h := range wellKnownRegistries {
+		add(prefixOf(h))
+	}
+	for _, p := range prefixes {
+		add(p)
+	}
+	for _, img := range images {
+		host, _, _ := strings.Cut(img.Source, "/")
+		add(prefixOf(host))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func printReplication(w io.Writer, res *ecr.ReplicationResult) {
+	dests := make([]string, len(res.Destinations))
+	for i, d := range res.Destinations {
+		dests[i] = d.String()
+	}
+	state := "already set, nothing written"
+	switch {
+	case res.Changed && res.DryRun:
+		state = "would be set (dry run)"
+	case res.Changed:
+		state = fmt.Sprintf("set (%d rule(s) in the registry)", len(res.After))
+	}
+	fmt.Fprintf(w, "replication of %s from %s in %s to %s: %s\n",
+		strings.Join(res.Filters, ", "), res.Registry, res.Region, strings.Join(dests, ", "), state)
+}
