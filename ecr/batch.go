@@ -66,7 +66,7 @@ func newBatchCheck(a api, account string, plans []*plan) *batchCheck {
 // imageID is the tag, or the digest for a reference without a tag, that
 // the plan's target is written at.
 func imageID(p *plan) string {
-	s, err := parseSource(p.img.Source, nil)
+	s, err := parseSource(p.img.Source, nil, nil)
 	if err != nil {
 		return ""
 	}

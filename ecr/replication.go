@@ -296,7 +296,7 @@ func Backfill(ctx context.Context, images []Image, dest Destination, opts ...Opt
 	}
 	from := make([]Image, 0, len(images))
 	for _, img := range images {
-		s, err := parseSource(img.Source, nil)
+		s, err := parseSource(img.Source, nil, nil)
 		if err != nil {
 			return nil, err
 		}
