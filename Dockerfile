@@ -7,6 +7,9 @@
 #     --build-arg REVISION="$(git rev-parse HEAD)" .
 #   docker run --rm ecrbase --version
 #
+# Behind a module proxy of your own (Athens, Artifactory, ...), pass it as
+# --build-arg GOPROXY=https://goproxy.example.com; unset, Go's default applies.
+#
 # Push it once to the team's ECR and CodeBuild pulls it instead of compiling
 # ecrbase (see the README's CodeBuild section).
 ARG GO_IMAGE=public.ecr.aws/docker/library/golang:1.26-bookworm
@@ -14,6 +17,7 @@ ARG GO_IMAGE=public.ecr.aws/docker/library/golang:1.26-bookworm
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+ARG GOPROXY
 RUN go mod download
 COPY . .
 ARG VERSION=""

@@ -32,6 +32,10 @@
 #      then docker build from ECR
 #  11  an ARG-held name, an image given by --build-arg and a broken template:
 #      mirror --rewrite copies and rewrites the rest and exits 1; both build
+#  12  ecrbase's own image: its Go image (made from this machine's Go) comes
+#      from the upstream's public.ecr.aws, mirror --rewrite, docker build with
+#      modules from a loopback file server of the module cache, then
+#      --version and a non-root user in the image
 #  13  many builds at once: E2E_MANY (20) mirror processes started together on
 #      overlapping catalogues (--images-from) all exit 0, digests correct
 #
@@ -1184,6 +1188,118 @@ RC=0
 "$ECRBASE" rewrite --check --strict "$SHAPES/runtime" >/dev/null 2>&1 || RC=$?
 ((RC == 0)) || fail "11: rewrite --check --strict on the rewritten runtime/Dockerfile exited $RC, want 0"
 summary "11 real-world shapes" "$built"
+
+# ---------------------------------------------------------------- 12: ecrbase's own image
+
+# ecrbase's Dockerfile, on a copy of the repository: its Go image comes from
+# the upstream stand-in of public.ecr.aws (made here from this machine's Go
+# and busybox), mirror --rewrite points it at "ECR", and the build downloads
+# the modules from a file server of this machine's module cache on loopback
+# (GOPROXY build argument), so nothing leaves the machine.
+begin "12 ecrbase's own image: mirror --rewrite, docker build, --version"
+SELF=$TMP/work/self
+mkdir -p "$SELF"
+# The files git knows of, as they are in the working tree.
+(cd "$ROOT" && git ls-files -z -c -o --exclude-standard) |
+	(cd "$ROOT" && tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -C "$SELF" -xf - ||
+	die "12: copying the repository failed"
+[[ -f $SELF/Dockerfile && -f $SELF/go.mod ]] || die "12: the copy of the repository has no Dockerfile or go.mod"
+GO_REF=$(sed -n 's/^ARG GO_IMAGE=//p' "$SELF/Dockerfile")
+[[ $GO_REF == public.ecr.aws/*:* ]] || die "12: the Dockerfile's Go image '$GO_REF' is not on public.ecr.aws"
+GO_PATH=${GO_REF#public.ecr.aws/}
+GO_TAG=${GO_PATH##*:}
+GO_PATH=${GO_PATH%:*}
+# A Go image: busybox for the shell, this machine's Go without its tests.
+GOROOT_HOST=$(go env GOROOT)
+GOIMG=$TMP/go-image
+mkdir -p "$GOIMG"/{bin,etc/ssl/certs,root,tmp,go,usr/local}
+chmod 1777 "$GOIMG/tmp"
+cp /bin/busybox "$GOIMG/bin/busybox"
+for a in $(/bin/busybox --list); do [[ -e $GOIMG/bin/$a ]] || ln -s busybox "$GOIMG/bin/$a"; done
+cp /etc/ssl/certs/ca-certificates.crt "$GOIMG/etc/ssl/certs/"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$GOIMG/etc/passwd"
+tar -C "$(dirname "$GOROOT_HOST")" --exclude=go/test --exclude=go/api --exclude=go/doc --exclude=go/misc \
+	--exclude=testdata --exclude='*_test.go' -cf - "$(basename "$GOROOT_HOST")" | tar -C "$GOIMG/usr/local" -xf -
+[[ -d $GOIMG/usr/local/go/bin ]] || mv "$GOIMG/usr/local/$(basename "$GOROOT_HOST")" "$GOIMG/usr/local/go"
+UP_GO=127.0.0.1:$UP_PORT/$GO_PATH:$GO_TAG
+tar -C "$GOIMG" -cf - . | "$DOCKER" import \
+	-c 'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+	-c 'ENV GOPATH=/go' -c 'ENV GOTOOLCHAIN=local' -c 'WORKDIR /go' - "$UP_GO" >"$LOGS/s12-import.log" 2>&1 ||
+	die "12: docker import of the Go image failed: $(tail -n 3 "$LOGS/s12-import.log")"
+"$DOCKER" push "$UP_GO" >"$LOGS/s12-push.log" 2>&1 || die "12: docker push $UP_GO failed: $(tail -n 3 "$LOGS/s12-push.log")"
+"$DOCKER" rmi "$UP_GO" >/dev/null 2>&1 || true
+rm -rf "$GOIMG"
+mark
+RC=0
+(cd "$SELF" && timeout 600 "$ECRBASE" mirror --rewrite "${MIRROR_ARGS[@]}" --registry-mirror "public.ecr.aws=$PROXY" Dockerfile >"$LOGS/s12.out" 2>"$LOGS/s12.err") || RC=$?
+measure
+((RC == 0)) || fail "12: mirror --rewrite of ecrbase's Dockerfile exited $RC: $(tail -n 3 "$LOGS/s12.err")"
+((PX_GET == 1)) || fail "12: the counting proxy saw $PX_GET manifest GETs, want 1 (the Go image)"
+ECR_GO=$(sed -n 's/^ARG GO_IMAGE=\${AWS_ACCOUNT_ID}.dkr.ecr.\${AWS_REGION}.amazonaws.com\///p' "$SELF/Dockerfile")
+[[ -n $ECR_GO ]] || fail "12: the Go image was not rewritten to ECR: $(grep -m1 '^ARG GO_IMAGE' "$SELF/Dockerfile")"
+want=$(up_digest "$GO_PATH" "$GO_TAG")
+got=$(ecr_digest "${ECR_GO%:*}" "$GO_TAG")
+[[ -n $want && $got == "$want" ]] || fail "12: ${ECR_GO%:*}:$GO_TAG is '$got' in ECR, '$want' upstream"
+summary "12 own image, mirror" 1
+
+begin "12 ecrbase's own image: docker build from ECR, modules from loopback"
+# The module cache has every module the build needs (a no-op when the
+# tests ran here before; on a fresh machine it fills it).
+(cd "$ROOT" && go mod download) >"$LOGS/s12-mod-download.log" 2>&1 || die "12: go mod download failed: $(tail -n 3 "$LOGS/s12-mod-download.log")"
+GP_PORT=$(free_port)
+start goproxy busybox httpd -f -v -p "127.0.0.1:$GP_PORT" -h "$(go env GOMODCACHE)/cache/download"
+wait_until "module file server" 20 curl -s -o /dev/null "http://127.0.0.1:$GP_PORT/"
+GP_MARK=$(wc -l <"$LOGS/goproxy.err")
+SELF_VERSION=e2e-$(date +%s)
+SELF_REV=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo 0000000000000000000000000000000000000000)
+read -ra BUILD_ARGS < <(cd "$SELF" && "$ECRBASE" build-args --account "$ACCOUNT" --region "$REGION" Dockerfile)
+mark
+RC=0
+# --network=host: the build reaches the module file server on loopback. The
+# image pulls go through dockerd and are counted in the access logs.
+timeout 1200 "$DOCKER" build --network=host --progress=plain -t e2e-ecrbase "${BUILD_ARGS[@]}" \
+	--build-arg "GOPROXY=http://127.0.0.1:$GP_PORT" --build-arg "VERSION=$SELF_VERSION" --build-arg "REVISION=$SELF_REV" \
+	"$SELF" >"$LOGS/build-self.log" 2>&1 || RC=$?
+measure
+((RC == 0)) || fail "12: docker build of ecrbase's own image exited $RC: $(build_error self)"
+((UP_REQ == 0)) || fail "12: $UP_REQ requests reached the upstream during the build, want none"
+((ECR_GET > 0)) || fail "12: the build pulled no manifest from ECR"
+tail -n +$((GP_MARK + 1)) "$LOGS/goproxy.err" >"$TMP/window-goproxy.log"
+GP_OK=$(grep -c 'response:200' "$TMP/window-goproxy.log" || true)
+GP_BAD=$(grep 'response:' "$TMP/window-goproxy.log" | grep -vc 'response:200' || true)
+((GP_OK > 0)) || fail "12: the build fetched no module from the loopback module proxy"
+((GP_BAD == 0)) || fail "12: the module proxy answered $GP_BAD requests with an error"
+! grep -Eq 'proxy\.golang\.org|sum\.golang\.org|dial tcp|lookup ' "$LOGS/build-self.log" ||
+	fail "12: the build tried to reach the network: $(grep -Em1 'proxy\.golang\.org|sum\.golang\.org|dial tcp|lookup ' "$LOGS/build-self.log")"
+if ((RC == 0)); then
+	out=$("$DOCKER" run --rm --network=none e2e-ecrbase --version 2>&1) || fail "12: docker run e2e-ecrbase --version failed: $out"
+	[[ $(head -n 1 <<<"$out") == "ecrbase $SELF_VERSION" ]] || fail "12: --version in the image says '$(head -n 1 <<<"$out")', want 'ecrbase $SELF_VERSION'"
+	js=$("$DOCKER" run --rm --network=none e2e-ecrbase --version --json 2>&1)
+	jq -e --arg v "$SELF_VERSION" --arg r "$SELF_REV" '.version == $v and .revision == $r' <<<"$js" >/dev/null ||
+		fail "12: --version --json in the image says $(tr -d '\n' <<<"$js"), want version $SELF_VERSION, revision $SELF_REV"
+	user=$("$DOCKER" image inspect -f '{{.Config.User}}' e2e-ecrbase)
+	[[ $user == 65532:65532 ]] || fail "12: the image runs as '$user', want 65532:65532"
+	# At run time: a folder root owns cannot be written, one 65532 owns can.
+	for owner in 0 65532; do
+		d=$TMP/work/self-run-$owner
+		mkdir -p "$d"
+		printf 'FROM docker.io/library/alpine:3.20\n' >"$d/Dockerfile"
+		chown -R "$owner:$owner" "$d"
+		chmod 755 "$d"
+		chmod 644 "$d/Dockerfile"
+		RC=0
+		"$DOCKER" run --rm --network=none -v "$d:/work" e2e-ecrbase rewrite -w . >"$LOGS/s12-run-$owner.log" 2>&1 || RC=$?
+		if ((owner == 0)); then
+			((RC != 0)) && grep -q 'FROM docker.io/library/alpine:3.20' "$d/Dockerfile" ||
+				fail "12: ecrbase in its image wrote into a folder only root may write (exit $RC): it runs as root"
+		else
+			((RC == 0)) && grep -q 'amazonaws.com/docker-hub/library/alpine:3.20' "$d/Dockerfile" ||
+				fail "12: ecrbase in its image could not rewrite a Dockerfile its user owns (exit $RC): $(tail -n 2 "$LOGS/s12-run-$owner.log")"
+		fi
+	done
+fi
+summary "12 own image, build" 1
+log "12: ecrbase's image built in ${SECS}s, $GP_OK module files from the loopback proxy, $ECR_GET manifest GETs at ECR"
 
 # ---------------------------------------------------------------- 13: many builds at once
 

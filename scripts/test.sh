@@ -45,7 +45,7 @@ fi
 bash bench/run --smoke
 # The release check (goreleaser check and a snapshot build whose --version
 # must be right) installs GoReleaser, which takes many minutes on 2 cores:
-# it runs when asked.
+# it runs when asked. CI (.ci/run) asks.
 if [ "${ECRBASE_RELEASE_CHECK:-}" = 1 ]; then
 	bash scripts/release-check.sh
 else
