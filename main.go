@@ -73,6 +73,7 @@ Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 			configCommand(),
 		},
 		HideHelpCommand: true,
+		Action:          appAction,
 		// run prints errors and picks the exit status; the library must
 		// never call os.Exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -80,6 +81,40 @@ Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 			return cli.Exit(err.Error(), exitUsage)
 		},
 	}
+}
+
+// appAction runs when no command matched: with no arguments it prints the
+// help, `help [COMMAND]` prints the help asked for, and anything else is a
+// mistyped command, a usage error (exit 2), so that a typo in a pre-commit
+// entry does not read as "files need rewriting" (exit 3).
+func appAction(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) == 0 || len(args) == 1 && args[0] == "help" {
+		return cli.ShowAppHelp(c)
+	}
+	name := args[0]
+	if name == "help" {
+		name = args[1]
+		if c.App.Command(name) != nil {
+			return cli.ShowCommandHelp(c, name)
+		}
+	}
+	msg := fmt.Sprintf("no command %q; the commands are %s (ecrbase --help)", name, commandNames(c.App))
+	if cli.SuggestCommand == nil {
+		return cli.Exit(msg, exitUsage)
+	}
+	if s := cli.SuggestCommand(c.App.Commands, name); s != "" {
+		msg += ". " + s
+	}
+	return cli.Exit(msg, exitUsage)
+}
+
+func commandNames(app *cli.App) string {
+	var names []string
+	for _, cmd := range app.Commands {
+		names = append(names, cmd.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // usageError marks a bad command line.

@@ -223,6 +223,11 @@ func TestUsageErrors(t *testing.T) {
 		{"rewrite", "--no-such-flag"},
 		{"rewrite", dir},
 		{"rewrite", "--build-arg", "=x", filepath.Join(dir, "a", "Dockerfile")},
+		// A mistyped command is a usage error, not exit 3 ("files need
+		// rewriting").
+		{"rewite", "--check", dir},
+		{"help", "rewite"},
+		{"no-such-command"},
 	} {
 		if code, _, errOut := ecrbase(t, "", args...); code != exitUsage || errOut == "" {
 			t.Errorf("ecrbase %q = %d (stderr %q), want %d with a message", args, code, errOut, exitUsage)

@@ -28,3 +28,21 @@ func TestImagesOnlyInParallel(t *testing.T) {
 		t.Errorf("images --only: %d references excluded, want 16:\n%s", n, out)
 	}
 }
+
+// TestHelpCommand: help and help COMMAND print help and exit 0; the usage
+// tests cover help with an unknown command.
+func TestHelpCommand(t *testing.T) {
+	for _, args := range [][]string{{}, {"help"}, {"help", "rewrite"}} {
+		code, out, errOut := ecrbase(t, "", args...)
+		if code != exitOK || !strings.Contains(out, "USAGE:") {
+			t.Errorf("ecrbase %q = %d, stdout %q, stderr %q; want 0 and the help", args, code, out, errOut)
+		}
+	}
+	if _, out, _ := ecrbase(t, "", "help", "rewrite"); !strings.Contains(out, "--check") {
+		t.Errorf("help rewrite does not show rewrite's flags:\n%s", out)
+	}
+	_, _, errOut := ecrbase(t, "", "rewite", ".")
+	if !strings.Contains(errOut, `no command "rewite"`) || !strings.Contains(errOut, "rewrite") {
+		t.Errorf("ecrbase rewite: stderr %q, want the unknown command and a suggestion", errOut)
+	}
+}
