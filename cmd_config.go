@@ -41,6 +41,10 @@ func configCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// What mirror would refuse, config refuses too.
+			if _, err := mirrorOptions(c); err != nil {
+				return err
+			}
 			if c.Bool("json") {
 				out := struct {
 					File     *string   `json:"file"`

@@ -28,7 +28,7 @@ func namingFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "only", Usage: "rewrite only references from `REGISTRY`", EnvVars: envVar("only")},
 		&cli.StringFlag{Name: "account-arg", Usage: "build argument `NAME` holding the AWS account", Value: "AWS_ACCOUNT_ID", EnvVars: envVar("account-arg")},
 		&cli.StringFlag{Name: "region-arg", Usage: "build argument `NAME` holding the AWS region", Value: "AWS_REGION", EnvVars: envVar("region-arg")},
-		&cli.StringFlag{Name: "region", Usage: "AWS `REGION`: where mirrors live, and the default written for the region argument (else .ecrbase.yaml, else AWS_REGION)", EnvVars: envVar("region")},
+		&cli.StringFlag{Name: "region", Usage: "AWS `REGION`: where mirrors live, and the default written for the region argument (else .ecrbase.yaml, else AWS_REGION or AWS_DEFAULT_REGION)", EnvVars: envVar("region")},
 		&cli.StringFlag{Name: "account", Usage: "AWS account `ID` (for --syntax=literal and mirror)", EnvVars: append(envVar("account"), "AWS_ACCOUNT_ID")},
 		&cli.BoolFlag{Name: "strict", Usage: "fail on references that cannot be resolved", EnvVars: envVar("strict")},
 		&cli.StringFlag{Name: "syntax", Usage: "what to do with `# syntax=` images: keep or literal", Value: "keep", EnvVars: envVar("syntax")},

@@ -63,7 +63,7 @@ func awsConfig(ctx context.Context, o *Options) (aws.Config, error) {
 		if o.Region != "" {
 			cfg.Region = o.Region
 		}
-		return cfg, nil
+		return checkCredentials(cfg), nil
 	}
 	var lo []func(*config.LoadOptions) error
 	if o.Region != "" {
@@ -73,7 +73,7 @@ func awsConfig(ctx context.Context, o *Options) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
-	return cfg, nil
+	return checkCredentials(cfg), nil
 }
 
 func newAPI(cfg aws.Config) api {

@@ -87,12 +87,9 @@ func Mirror(ctx context.Context, images []Image, opts ...Option) (*Report, error
 
 func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 	o := r.o
-	for reg, u := range o.Mirrors {
-		m, err := parseMirror(reg, u, o.Insecure)
-		if err != nil {
-			return nil, err
-		}
-		r.mirrors[canonicalRegistry(reg)] = m
+	var err error
+	if r.mirrors, err = parseMirrors(o.Mirrors, o.Insecure); err != nil {
+		return nil, err
 	}
 	for _, p := range o.Platforms {
 		pl, err := parsePlatform(p)

@@ -2,12 +2,12 @@ package ecr
 
 import (
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"ecrbase/internal/registry"
 )
 
 // Image is one image to mirror.
@@ -44,33 +44,42 @@ type mirror struct {
 	opts   []name.Option
 }
 
-// canonicalRegistry maps docker.io and its aliases to the name
-// go-containerregistry uses.
+// canonicalRegistry maps a registry host to the name go-containerregistry
+// gives it: Docker Hub, by any of its names and in any case, is
+// index.docker.io.
 func canonicalRegistry(r string) string {
-	switch r {
-	case "docker.io", "registry-1.docker.io", "index.docker.io":
+	if r = registry.Normalize(r); r == registry.DockerHub {
 		return name.DefaultRegistry
 	}
 	return r
 }
 
-func parseMirror(registry, base string, insecure []string) (mirror, error) {
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return mirror{}, fmt.Errorf("registry mirror %s=%s: want http(s)://host[:port][/path]", registry, base)
+// parseMirror reads a WithRegistryMirror entry with the rule the
+// configuration file is checked by.
+func parseMirror(reg, base string, insecure []string) (mirror, error) {
+	pm, err := registry.ParseMirror(reg, base, insecure)
+	if err != nil {
+		return mirror{}, fmt.Errorf("registry mirror %s: %w", reg, err)
 	}
-	m := mirror{host: u.Host, scheme: u.Scheme, prefix: strings.Trim(u.Path, "/")}
-	if u.Scheme == "http" {
-		ok := isLoopback(u.Hostname())
-		for _, h := range insecure {
-			ok = ok || h == u.Host || h == u.Hostname()
-		}
-		if !ok {
-			return mirror{}, fmt.Errorf("registry mirror %s=%s: plain HTTP is allowed only for loopback or insecure registries", registry, base)
-		}
+	m := mirror{host: pm.Host, scheme: pm.Scheme, prefix: pm.Prefix}
+	if pm.Scheme == "http" {
 		m.opts = append(m.opts, name.Insecure)
 	}
 	return m, nil
+}
+
+// parseMirrors reads every WithRegistryMirror entry, keyed by the registry
+// name go-containerregistry gives the images they stand in for.
+func parseMirrors(mirrors map[string]string, insecure []string) (map[string]mirror, error) {
+	out := make(map[string]mirror, len(mirrors))
+	for reg, u := range mirrors {
+		m, err := parseMirror(reg, u, insecure)
+		if err != nil {
+			return nil, err
+		}
+		out[canonicalRegistry(reg)] = m
+	}
+	return out, nil
 }
 
 func parseSource(src string, mirrors map[string]mirror) (source, error) {
@@ -94,7 +103,7 @@ func parseSource(src string, mirrors map[string]mirror) (source, error) {
 		return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
 	}
 	s.read = s.canonical
-	if m, ok := mirrors[s.canonical.RegistryStr()]; ok {
+	if m, ok := mirrors[canonicalRegistry(s.canonical.RegistryStr())]; ok {
 		repo := path
 		if m.prefix != "" {
 			repo = m.prefix + "/" + path
@@ -107,11 +116,12 @@ func parseSource(src string, mirrors map[string]mirror) (source, error) {
 	return s, nil
 }
 
-// parsePlatform reads os/arch[/variant].
+// parsePlatform reads os/arch[/variant] with the rule the configuration
+// file is checked by.
 func parsePlatform(s string) (v1.Platform, error) {
-	p, err := v1.ParsePlatform(s)
-	if err != nil || p.OS == "" || p.Architecture == "" || strings.Count(s, "/") < 1 {
-		return v1.Platform{}, fmt.Errorf("platform %q: want os/arch[/variant]", s)
+	p, err := registry.ParsePlatform(s)
+	if err != nil {
+		return v1.Platform{}, err
 	}
-	return *p, nil
+	return v1.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}, nil
 }

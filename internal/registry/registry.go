@@ -148,22 +148,27 @@ var ErrPlainHTTP = errors.New("plain HTTP is allowed only for loopback or insecu
 // insecure hosts listed (host or host:port).
 func ParseMirror(registry, base string, insecure []string) (Mirror, error) {
 	if err := CheckHost(registry); err != nil {
-		return Mirror{}, fmt.Errorf("registry mirror %s=%s: %w", registry, base, err)
+		return Mirror{}, err
 	}
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" {
-		return Mirror{}, fmt.Errorf("registry mirror %s=%s: want a URL such as https://mirror.example.com[/path]", registry, base)
+		if err == nil && u.User != nil {
+			return Mirror{}, errUserInURL
+		}
+		return Mirror{}, fmt.Errorf("%q: want a URL such as https://mirror.example.com[/path]", base)
 	}
 	if u.User != nil {
 		// Never echo the URL: it may hold a password.
-		return Mirror{}, fmt.Errorf("registry mirror %s: a user name in the URL: put the mirror's credentials in the Docker config file", registry)
+		return Mirror{}, errUserInURL
 	}
 	m := Mirror{Registry: Normalize(registry), Scheme: u.Scheme, Host: u.Host, Prefix: strings.Trim(u.Path, "/")}
 	if u.Scheme == "http" && !Insecure(u.Host, insecure) {
-		return Mirror{}, fmt.Errorf("registry mirror %s=%s: %w", registry, base, ErrPlainHTTP)
+		return Mirror{}, fmt.Errorf("%q: %w", base, ErrPlainHTTP)
 	}
 	return m, nil
 }
+
+var errUserInURL = errors.New("a user name in the URL: put the mirror's credentials in the Docker config file")
 
 // Insecure reports whether host (host[:port]) may be spoken to over plain
 // HTTP: it is on loopback, or listed in insecure by host or host:port.
@@ -200,7 +205,7 @@ func TagMutability(s string) (string, error) {
 	case "MUTABLE", "IMMUTABLE":
 		return u, nil
 	}
-	return "", fmt.Errorf("tag mutability %q: want MUTABLE or IMMUTABLE", s)
+	return "", fmt.Errorf("%q: want MUTABLE or IMMUTABLE", s)
 }
 
 // CheckLifecyclePolicy checks that a lifecycle policy is a JSON object, as
