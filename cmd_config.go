@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"ecrbase/internal/registry"
 	"ecrbase/rewrite"
 )
 
@@ -127,8 +128,8 @@ func configSettings(c *cli.Context, cfg *fileConfig) ([]setting, error) {
 		return nil
 	}
 
-	str("account_arg", "account-arg", cfg.AccountArg, "AWS_ACCOUNT_ID")
-	str("region_arg", "region-arg", cfg.RegionArg, "AWS_REGION")
+	str("account_arg", "account-arg", cfg.AccountArg, registry.DefaultAccountArg)
+	str("region_arg", "region-arg", cfg.RegionArg, registry.DefaultRegionArg)
 	region, s := r.region()
 	add("region", region, s)
 	if err := pairs("prefixes", "prefix", cfg.Prefixes, rewrite.NormalizeRegistry); err != nil {

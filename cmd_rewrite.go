@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"ecrbase/internal/registry"
 	"ecrbase/rewrite"
 )
 
@@ -26,8 +27,8 @@ func namingFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "prefix", Usage: "ECR repository prefix for a registry, `REGISTRY=PREFIX` (docker.io=docker-hub)", EnvVars: envVar("prefix")},
 		&cli.StringSliceFlag{Name: "exclude", Usage: "leave references matching `PATTERN` alone (path.Match on the reference or name)", EnvVars: envVar("exclude")},
 		&cli.StringSliceFlag{Name: "only", Usage: "rewrite only references from `REGISTRY`", EnvVars: envVar("only")},
-		&cli.StringFlag{Name: "account-arg", Usage: "build argument `NAME` holding the AWS account", Value: "AWS_ACCOUNT_ID", EnvVars: envVar("account-arg")},
-		&cli.StringFlag{Name: "region-arg", Usage: "build argument `NAME` holding the AWS region", Value: "AWS_REGION", EnvVars: envVar("region-arg")},
+		&cli.StringFlag{Name: "account-arg", Usage: "build argument `NAME` holding the AWS account", Value: registry.DefaultAccountArg, EnvVars: envVar("account-arg")},
+		&cli.StringFlag{Name: "region-arg", Usage: "build argument `NAME` holding the AWS region", Value: registry.DefaultRegionArg, EnvVars: envVar("region-arg")},
 		&cli.StringFlag{Name: "region", Usage: "AWS `REGION`: where mirrors live, and the default written for the region argument (else .ecrbase.yaml, else AWS_REGION or AWS_DEFAULT_REGION)", EnvVars: envVar("region")},
 		&cli.StringFlag{Name: "account", Usage: "AWS account `ID` (for --syntax=literal and mirror)", EnvVars: append(envVar("account"), "AWS_ACCOUNT_ID")},
 		&cli.BoolFlag{Name: "strict", Usage: "fail on references that cannot be resolved", EnvVars: envVar("strict")},

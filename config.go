@@ -1059,8 +1059,8 @@ func applyConfig(c *cli.Context, opts *rewrite.Options) error {
 		return err
 	}
 	r := resolver{c, cfg}
-	opts.AccountArg, _ = r.str("account-arg", cfg.AccountArg, "AWS_ACCOUNT_ID")
-	opts.RegionArg, _ = r.str("region-arg", cfg.RegionArg, "AWS_REGION")
+	opts.AccountArg, _ = r.str("account-arg", cfg.AccountArg, registry.DefaultAccountArg)
+	opts.RegionArg, _ = r.str("region-arg", cfg.RegionArg, registry.DefaultRegionArg)
 	opts.Region, _ = r.region()
 	opts.Prefixes, _ = r.pairs("prefix", opts.Prefixes, cfg.Prefixes, rewrite.NormalizeRegistry)
 	opts.Exclude, _ = r.list("exclude", cfg.Exclude)

@@ -43,10 +43,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return ec.ExitCode()
 	}
+	// Flag errors never get here: OnUsageError makes them usage exits.
 	fmt.Fprintln(stderr, "ecrbase: "+err.Error())
-	if strings.Contains(err.Error(), "flag provided but not defined") || strings.Contains(err.Error(), "Required flag") {
-		return exitUsage
-	}
 	return exitError
 }
 
@@ -77,9 +75,7 @@ Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 		// run prints errors and picks the exit status; the library must
 		// never call os.Exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return cli.Exit(err.Error(), exitUsage)
-		},
+		OnUsageError:   onUsageError,
 	}
 }
 

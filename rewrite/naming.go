@@ -90,5 +90,5 @@ func Host(account, region string) string { return registry.ECRHost(account, regi
 
 // argHost is the registry host written with build arguments, for Dockerfiles.
 func argHost(accountArg, regionArg string) string {
-	return "${" + accountArg + "}.dkr.ecr.${" + regionArg + "}.amazonaws.com"
+	return registry.ECRHost("${"+accountArg+"}", "${"+regionArg+"}")
 }
