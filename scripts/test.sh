@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from nothing: the packages the tests need, go vet,
-# the unit tests, the end-to-end suite on the real stack (scripts/e2e.sh),
+# go mod tidy -diff, the unit tests (and under -race the CLI and rewrite), the end-to-end suite on the real stack (scripts/e2e.sh),
 # and a smoke pass of the benchmark harness (bench/run --smoke).
 # Run as root on Debian:  bash scripts/test.sh
 set -euo pipefail
@@ -24,6 +24,15 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+# go.mod lists what the code imports, direct requirements without
+# "// indirect", and nothing else.
+if ! go mod tidy -diff; then
+	echo "go.mod or go.sum is not tidy: run go mod tidy" >&2
+	exit 1
+fi
 go test ./...
+# The CLI and the rewrite engine run Dockerfiles in parallel with shared
+# options; the race detector checks they stay read-only.
+go test -race . ./rewrite
 bash scripts/e2e.sh
 bash bench/run --smoke
