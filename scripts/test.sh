@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from nothing: the packages the tests need, go vet,
-# go mod tidy -diff, the unit tests (and under -race the CLI and rewrite), the end-to-end suite on the real stack (scripts/e2e.sh),
-# and a smoke pass of the benchmark harness (bench/run --smoke).
+# go mod tidy -diff, the unit tests (the CLI and rewrite also under -race),
+# the end-to-end suite on the real stack (scripts/e2e.sh), and a smoke pass
+# of the benchmark harness (bench/run --smoke).
 # Run as root on Debian:  bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
