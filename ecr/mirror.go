@@ -44,7 +44,7 @@ type run struct {
 type plan struct {
 	img      Image
 	res      *Result
-	src      source
+	src      sourceRef
 	ic       *imageCtx
 	ctx      context.Context
 	tgtRepo  name.Repository

@@ -20,8 +20,9 @@ type Image struct {
 	Repository string `json:"repository"`
 }
 
-// source is a parsed Image.Source.
-type source struct {
+// sourceRef is a parsed Image.Source: what the image is, and where it is
+// read from.
+type sourceRef struct {
 	canonical name.Repository // the repository the reference names
 	read      name.Repository // where it is read from (a mirror, or canonical)
 	tag       string
@@ -29,7 +30,7 @@ type source struct {
 }
 
 // readRef is what is read: the digest when pinned, else the tag.
-func (s source) readRef() name.Reference {
+func (s sourceRef) readRef() name.Reference {
 	if s.digest != "" {
 		return s.read.Digest(s.digest)
 	}
@@ -82,12 +83,12 @@ func parseMirrors(mirrors map[string]string, insecure []string) (map[string]mirr
 	return out, nil
 }
 
-func parseSource(src string, mirrors map[string]mirror) (source, error) {
+func parseSource(src string, mirrors map[string]mirror) (sourceRef, error) {
 	named, err := reference.ParseNormalizedNamed(src)
 	if err != nil {
-		return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
+		return sourceRef{}, fmt.Errorf("parsing reference %q: %w", src, err)
 	}
-	var s source
+	var s sourceRef
 	if t, ok := named.(reference.Tagged); ok {
 		s.tag = t.Tag()
 	}
@@ -95,12 +96,12 @@ func parseSource(src string, mirrors map[string]mirror) (source, error) {
 		s.digest = d.Digest().String()
 	}
 	if s.tag == "" && s.digest == "" {
-		return source{}, fmt.Errorf("parsing reference %q: no tag or digest", src)
+		return sourceRef{}, fmt.Errorf("parsing reference %q: no tag or digest", src)
 	}
 	domain, path := reference.Domain(named), reference.Path(named)
 	s.canonical, err = name.NewRepository(domain + "/" + path)
 	if err != nil {
-		return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
+		return sourceRef{}, fmt.Errorf("parsing reference %q: %w", src, err)
 	}
 	s.read = s.canonical
 	if m, ok := mirrors[canonicalRegistry(s.canonical.RegistryStr())]; ok {
@@ -110,7 +111,7 @@ func parseSource(src string, mirrors map[string]mirror) (source, error) {
 		}
 		s.read, err = name.NewRepository(m.host+"/"+repo, m.opts...)
 		if err != nil {
-			return source{}, fmt.Errorf("parsing reference %q through mirror %s: %w", src, m.host, err)
+			return sourceRef{}, fmt.Errorf("parsing reference %q through mirror %s: %w", src, m.host, err)
 		}
 	}
 	return s, nil
