@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
+
+	"ecrbase/internal/registry"
 )
 
 // run is one Mirror call.
@@ -275,6 +277,11 @@ func (r *run) planImage(p *plan) {
 	var err error
 	res.Status, res.Action = Unresolved, Fail
 	if p.src, err = parseSource(p.img.Source, r.mirrors); err != nil {
+		r.fail(p, err)
+		return
+	}
+	// The name rewrite writes into Dockerfiles is checked by the same rule.
+	if err = registry.CheckRepository(p.img.Repository); err != nil {
 		r.fail(p, err)
 		return
 	}

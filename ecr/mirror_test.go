@@ -690,12 +690,13 @@ func TestMirrorBadInput(t *testing.T) {
 			}
 		})
 	}
-	rep, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/x", Repository: "x"}, {Source: "Not A Ref", Repository: "y"}},
-		testOptions(t, target, nil, nil)...)
-	if err == nil || rep == nil || rep.Failed != 2 {
-		t.Fatalf("Mirror(untagged, invalid) = %+v, %v; want both failing", rep, err)
+	rep, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/x", Repository: "x"}, {Source: "Not A Ref", Repository: "y"},
+		{Source: "127.0.0.1:1/x:1", Repository: "Team/X"}}, testOptions(t, target, nil, nil)...)
+	if err == nil || rep == nil || rep.Failed != 3 {
+		t.Fatalf("Mirror(untagged, invalid, bad repository) = %+v, %v; want all failing", rep, err)
 	}
-	for i, want := range []string{`parsing reference "docker.io/library/x": no tag or digest`, `parsing reference "Not A Ref": invalid reference format`} {
+	for i, want := range []string{`parsing reference "docker.io/library/x": no tag or digest`, `parsing reference "Not A Ref": invalid reference format`,
+		`invalid ECR repository name: "Team/X" does not match ECR's repository-name pattern`} {
 		if got := rep.Images[i].Error; !strings.Contains(got, want) {
 			t.Errorf("image %d error = %q, want it to contain %q", i, got, want)
 		}
