@@ -132,7 +132,7 @@ func configSettings(c *cli.Context, cfg *fileConfig) ([]setting, error) {
 	str("region_arg", "region-arg", cfg.RegionArg, registry.DefaultRegionArg)
 	region, s := r.region()
 	add("region", region, s)
-	if err := pairs("prefixes", "prefix", cfg.Prefixes, rewrite.NormalizeRegistry); err != nil {
+	if err := pairs("prefixes", "prefix", cfg.Prefixes, registry.Normalize); err != nil {
 		return nil, err
 	}
 	list("exclude", "exclude", cfg.Exclude)
@@ -145,7 +145,7 @@ func configSettings(c *cli.Context, cfg *fileConfig) ([]setting, error) {
 	}
 
 	list("platforms", "platform", cfg.Platforms)
-	if err := pairs("registry_mirrors", "registry-mirror", cfg.RegistryMirrors, rewrite.NormalizeRegistry); err != nil {
+	if err := pairs("registry_mirrors", "registry-mirror", cfg.RegistryMirrors, registry.Normalize); err != nil {
 		return nil, err
 	}
 	list("insecure_registries", "insecure-registry", cfg.InsecureRegistries)

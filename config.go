@@ -543,7 +543,7 @@ func isDigit(r rune) bool  { return r >= '0' && r <= '9' }
 
 func (d *decoder) argName(n *yaml.Node, name string, dst *value[string]) error {
 	return d.str(n, name, dst, func(s string) error {
-		if !rewrite.ValidArgName(s) {
+		if !registry.ValidArgName(s) {
 			return fmt.Errorf("%q is not a build argument name (letters, digits and _, not starting with a digit)", s)
 		}
 		return nil
@@ -609,13 +609,13 @@ func (d *decoder) lifecyclePolicy(n *yaml.Node) error {
 	return err
 }
 
-func checkPrefix(registry, prefix string) error {
-	if err := checkHost(registry); err != nil {
+func checkPrefix(host, prefix string) error {
+	if err := checkHost(host); err != nil {
 		return err
 	}
 	if p := strings.Trim(prefix, "/"); p != "" {
 		// Any image name must still make a valid repository under it.
-		if err := rewrite.ValidateRepository(p + "/x"); err != nil {
+		if err := registry.CheckRepository(p + "/x"); err != nil {
 			return fmt.Errorf("%q is not a valid ECR repository prefix (lowercase letters, digits, and . _ - / between them)", prefix)
 		}
 	}
@@ -632,7 +632,7 @@ func checkPattern(p string) error {
 func checkHost(h string) error { return registry.CheckHost(h) }
 
 func checkBuildArg(k, _ string) error {
-	if !rewrite.ValidArgName(k) {
+	if !registry.ValidArgName(k) {
 		return errors.New("not a build argument name (letters, digits and _, not starting with a digit)")
 	}
 	return nil
@@ -1062,7 +1062,7 @@ func applyConfig(c *cli.Context, opts *rewrite.Options) error {
 	opts.AccountArg, _ = r.str("account-arg", cfg.AccountArg, registry.DefaultAccountArg)
 	opts.RegionArg, _ = r.str("region-arg", cfg.RegionArg, registry.DefaultRegionArg)
 	opts.Region, _ = r.region()
-	opts.Prefixes, _ = r.pairs("prefix", opts.Prefixes, cfg.Prefixes, rewrite.NormalizeRegistry)
+	opts.Prefixes, _ = r.pairs("prefix", opts.Prefixes, cfg.Prefixes, registry.Normalize)
 	opts.Exclude, _ = r.list("exclude", cfg.Exclude)
 	opts.Only, _ = r.list("only", cfg.Only)
 	syntax, _ := r.str("syntax", cfg.Syntax, string(rewrite.SyntaxKeep))
@@ -1100,7 +1100,7 @@ func mirrorConfig(c *cli.Context) (ecr.Option, error) {
 		if _, ok := flagSource(c, "platform"); !ok && cfg.Platforms.set() {
 			o.Platforms = slices.Clone(cfg.Platforms.V)
 		}
-		o.Mirrors, _ = r.pairs("registry-mirror", o.Mirrors, cfg.RegistryMirrors, rewrite.NormalizeRegistry)
+		o.Mirrors, _ = r.pairs("registry-mirror", o.Mirrors, cfg.RegistryMirrors, registry.Normalize)
 		if _, ok := flagSource(c, "insecure-registry"); !ok && cfg.InsecureRegistries.set() {
 			o.Insecure = slices.Clone(cfg.InsecureRegistries.V)
 		}
