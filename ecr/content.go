@@ -120,9 +120,9 @@ type imageContent struct {
 // parseContentSource reads one content source URL, with the rules of a
 // registry mirror's.
 func parseContentSource(registry, base string, insecure []string) (mirror, error) {
-	m, err := parseMirror(registry, base, insecure)
+	m, err := mirrorFrom(registry, base, insecure)
 	if err != nil {
-		return mirror{}, fmt.Errorf("content source %s", strings.TrimPrefix(err.Error(), "registry mirror "))
+		return mirror{}, fmt.Errorf("content source %s=%s: %w", registry, redactURL(base), err)
 	}
 	return m, nil
 }

@@ -199,7 +199,7 @@ func TestContentSourceTampered(t *testing.T) {
 			images := []Image{{Source: "docker.io/library/app:1", Repository: repo}}
 			h.proxy.Reset()
 
-			rep := mustMirror(t, images, append(testOptions(t, target, h, nil), WithContentSource("docker.io", csURL), WithBlobJobs(1))...)
+			rep := mustMirror(t, images, append(testOptions(t, target, h, nil), WithContentSource("docker.io", csURL), blobJobs(1))...)
 			got := rep.Images[0]
 			if got.Digest != digest || head(t, target, repo+":1") != digest {
 				t.Errorf("digest = %s (ECR %s), want upstream's %s", got.Digest, head(t, target, repo+":1"), digest)
