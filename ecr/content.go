@@ -121,6 +121,11 @@ type imageContent struct {
 // registry mirror's.
 func parseContentSource(registry, base string, insecure []string) (mirror, error) {
 	m, err := mirrorFrom(registry, base, insecure)
+	if err == nil && m.user != nil {
+		// Content sources are read anonymously: a password here would
+		// neither be used nor be known to the redactor.
+		err = errors.New("a user name in the URL: content sources are read anonymously")
+	}
 	if err != nil {
 		return mirror{}, fmt.Errorf("content source %s=%s: %w", registry, redactURL(base), err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"ecrbase/internal/registry"
 )
@@ -41,6 +42,26 @@ func TestMirrorKeysNormalised(t *testing.T) {
 	}
 }
 
+// TestContentSourceKeysNormalised: a content source for Docker Hub is used
+// under any of Docker Hub's names, as a registry mirror is.
+func TestContentSourceKeysNormalised(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{"docker.io", "Docker.io", "index.docker.io", "registry.hub.docker.com", "REGISTRY.HUB.DOCKER.COM"} {
+		o, err := makeOptions(WithContentSource(key, "https://cs.example.com/hub"))
+		if err != nil {
+			t.Fatalf("content source %s: %v", key, err)
+		}
+		r := &run{o: o, mirrors: map[string]mirror{}}
+		if err := r.contentSetup(); err != nil {
+			t.Fatalf("content source %s: %v", key, err)
+		}
+		got := r.content[name.DefaultRegistry]
+		if len(got) != 1 || got[0].m.host != "cs.example.com" || got[0].m.prefix != "hub" {
+			t.Errorf("content source key %q: Docker Hub's content sources are %+v, want cs.example.com/hub", key, got)
+		}
+	}
+}
+
 // TestCheckOptions: each bad option is refused with its own message, with
 // no AWS or registry call.
 func TestCheckOptions(t *testing.T) {
@@ -60,7 +81,8 @@ func TestCheckOptions(t *testing.T) {
 		{"ftp mirror", WithRegistryMirror("docker.io", "ftp://mirror.example.com"), "want a URL"},
 		{"mirror with user", WithRegistryMirror("docker.io", "https://u:secret@mirror.example.com"), ""},
 		{"ftp mirror with user", WithRegistryMirror("docker.io", "ftp://u:secret@mirror.example.com"), "want a URL"},
-		{"content source", WithContentSource("Registry.Hub.Docker.com", "https://u:secret@mirror.example.com"), ""},
+		{"content source", WithContentSource("Registry.Hub.Docker.com", "https://mirror.example.com"), ""},
+		{"content source with user", WithContentSource("docker.io", "https://u:secret@mirror.example.com"), "content sources are read anonymously"},
 		{"http content source", WithContentSource("docker.io", "http://u:secret@mirror.example.com"), "plain HTTP is allowed only"},
 		{"mirror key", WithRegistryMirror("https://docker.io", "https://mirror.example.com"), "not a registry host"},
 		{"http mirror", WithRegistryMirror("docker.io", "http://mirror.example.com"), "plain HTTP is allowed only"},
