@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"ecrbase/internal/registry"
 	"ecrbase/rewrite"
 )
 
@@ -39,6 +40,10 @@ func configCommand() *cli.Command {
 			}
 			rows, err := configSettings(c, cfg)
 			if err != nil {
+				return err
+			}
+			// What mirror would refuse, config refuses too.
+			if _, err := mirrorOptions(c); err != nil {
 				return err
 			}
 			if c.Bool("json") {
@@ -127,11 +132,11 @@ func configSettings(c *cli.Context, cfg *fileConfig) ([]setting, error) {
 		return nil
 	}
 
-	str("account_arg", "account-arg", cfg.AccountArg, "AWS_ACCOUNT_ID")
-	str("region_arg", "region-arg", cfg.RegionArg, "AWS_REGION")
+	str("account_arg", "account-arg", cfg.AccountArg, registry.DefaultAccountArg)
+	str("region_arg", "region-arg", cfg.RegionArg, registry.DefaultRegionArg)
 	region, s := r.region()
 	add("region", region, s)
-	if err := pairs("prefixes", "prefix", cfg.Prefixes, rewrite.NormalizeRegistry); err != nil {
+	if err := pairs("prefixes", "prefix", cfg.Prefixes, registry.Normalize); err != nil {
 		return nil, err
 	}
 	list("exclude", "exclude", cfg.Exclude)
@@ -145,7 +150,7 @@ func configSettings(c *cli.Context, cfg *fileConfig) ([]setting, error) {
 	}
 
 	list("platforms", "platform", cfg.Platforms)
-	if err := pairs("registry_mirrors", "registry-mirror", cfg.RegistryMirrors, rewrite.NormalizeRegistry); err != nil {
+	if err := pairs("registry_mirrors", "registry-mirror", cfg.RegistryMirrors, registry.Normalize); err != nil {
 		return nil, err
 	}
 	list("insecure_registries", "insecure-registry", cfg.InsecureRegistries)

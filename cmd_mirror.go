@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -84,6 +83,10 @@ func mirrorAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	mopts, err := mirrorOptions(c)
+	if err != nil {
+		return err
+	}
 	var files []string
 	catalog := c.Path("images-from")
 	if c.Args().Present() || (len(c.StringSlice("image")) == 0 && catalog == "") {
@@ -108,10 +111,6 @@ func mirrorAction(c *cli.Context) error {
 			images = addImage(images, img)
 		}
 	}
-	mopts, err := mirrorOptions(c)
-	if err != nil {
-		return err
-	}
 	report, mirrorErr := ecr.Mirror(c.Context, images, mopts...)
 	if report != nil {
 		if c.Bool("json") {
@@ -124,11 +123,8 @@ func mirrorAction(c *cli.Context) error {
 			printReport(c.App.Writer, report)
 		}
 	}
-	if errors.Is(mirrorErr, ecr.ErrNoRegion) {
-		return cli.Exit("no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml", exitError)
-	}
 	if mirrorErr != nil {
-		return cli.Exit(oneLine(mirrorErr), exitError)
+		return awsExit(mirrorErr, "")
 	}
 	if report.DryRun && report.Failed > 0 {
 		return cli.Exit(fmt.Sprintf("the plan has %d image(s) that would fail", report.Failed), exitError)
@@ -192,13 +188,16 @@ func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
 		ecr.WithInsecureRegistry(c.StringSlice("insecure-registry")...),
 		ecr.WithWait(c.Bool("wait")),
 		ecr.WithMaxWait(c.Duration("max-wait")),
-		ecr.WithTimeout(c.Duration("timeout")),
 		ecr.WithScanOnPush(c.Bool("scan-on-push")),
 		ecr.WithTagMutability(c.String("tag-mutability")),
 		ecr.WithKMSKey(c.String("kms-key")),
 		ecr.WithScanWait(c.Bool("scan-wait") || c.String("fail-on") != ""),
 		ecr.WithFailOn(c.String("fail-on")),
 		ecr.WithProgress(c.App.ErrWriter),
+	}
+	// config checks these settings too, and has no --timeout of its own.
+	if lookupFlag(c, "timeout") != nil {
+		o = append(o, ecr.WithTimeout(c.Duration("timeout")))
 	}
 	if c.IsSet("head-jobs") {
 		o = append(o, ecr.WithHeadJobs(c.Int("head-jobs")))
@@ -230,17 +229,23 @@ func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
 		o = append(o, ecr.WithRepositoryTag(k, v))
 	}
 	if path := c.Path("lifecycle-policy"); path != "" {
-		policy, err := os.ReadFile(path)
+		policy, err := readPolicyFile(path)
 		if err != nil {
-			return nil, cli.Exit(fmt.Sprintf("reading lifecycle policy: %v", err), exitError)
+			return nil, cli.Exit(fmt.Sprintf("--lifecycle-policy %s: %v", path, err), exitError)
 		}
-		o = append(o, ecr.WithLifecyclePolicy(string(policy)))
+		o = append(o, ecr.WithLifecyclePolicy(policy))
 	}
 	fromFile, err := mirrorConfig(c)
 	if err != nil {
 		return nil, err
 	}
-	return append(o, fromFile), nil
+	o = append(o, fromFile)
+	// The settings are checked before any Dockerfile is read or any
+	// repository created, by the rules mirror applies.
+	if err := ecr.CheckOptions(o...); err != nil {
+		return nil, cli.Exit(oneLine(err), exitError)
+	}
+	return o, nil
 }
 
 func printReport(w io.Writer, rep *ecr.Report) {
@@ -288,6 +293,20 @@ func short(d string) string {
 	return dash(d)
 }
 
+// awsExit turns an error of the ecr library into the command's exit. The
+// two problems every first run meets, no region and no credentials, get
+// one line saying what to do instead of the SDK's chain of messages.
+func awsExit(err error, prefix string) error {
+	switch {
+	case errors.Is(err, ecr.ErrNoRegion):
+		return cli.Exit("no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml", exitError)
+	case errors.Is(err, ecr.ErrNoCredentials):
+		return cli.Exit("no AWS credentials: set AWS_PROFILE (after aws sso login if it uses SSO) or "+
+			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role is available (CodeBuild, EC2, ECS)", exitError)
+	}
+	return cli.Exit(prefix+oneLine(err), exitError)
+}
+
 // defaultMaxWait bounds --wait: Docker Hub's window is six hours, and a
 // build should fail rather than sit for that long.
 const defaultMaxWait = 10 * time.Minute
@@ -328,11 +347,8 @@ func buildArgsAction(c *cli.Context) error {
 		return err
 	}
 	target, err := ecr.ResolveTarget(c.Context, ecr.WithAccount(c.String("account")), ecr.WithRegion(opts.Region))
-	if errors.Is(err, ecr.ErrNoRegion) {
-		return cli.Exit("no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml", exitError)
-	}
 	if err != nil {
-		return cli.Exit("resolving the ECR account and region: "+oneLine(err), exitError)
+		return awsExit(err, "resolving the ECR account and region: ")
 	}
 	args := [][2]string{{opts.AccountArg, target.Account}, {opts.RegionArg, target.Region}}
 	found, err := scanBuildArgs(c, opts, target.Registry)

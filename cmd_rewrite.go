@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/semaphore"
 
+	"ecrbase/internal/registry"
 	"ecrbase/rewrite"
 )
 
@@ -29,9 +30,9 @@ func namingFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "exclude", Usage: "leave references matching `PATTERN` alone (path.Match on the reference or name)", EnvVars: envVar("exclude")},
 		&cli.StringSliceFlag{Name: "only", Usage: "rewrite only references from `REGISTRY`", EnvVars: envVar("only")},
 		&cli.StringSliceFlag{Name: "ignore", Usage: "skip Dockerfiles matching the gitignore-style `PATTERN` when searching directories (with ignore: in .ecrbase.yaml)", EnvVars: envVar("ignore")},
-		&cli.StringFlag{Name: "account-arg", Usage: "build argument `NAME` holding the AWS account", Value: "AWS_ACCOUNT_ID", EnvVars: envVar("account-arg")},
-		&cli.StringFlag{Name: "region-arg", Usage: "build argument `NAME` holding the AWS region", Value: "AWS_REGION", EnvVars: envVar("region-arg")},
-		&cli.StringFlag{Name: "region", Usage: "AWS `REGION`: where mirrors live, and the default written for the region argument (else .ecrbase.yaml, else AWS_REGION)", EnvVars: envVar("region")},
+		&cli.StringFlag{Name: "account-arg", Usage: "build argument `NAME` holding the AWS account", Value: registry.DefaultAccountArg, EnvVars: envVar("account-arg")},
+		&cli.StringFlag{Name: "region-arg", Usage: "build argument `NAME` holding the AWS region", Value: registry.DefaultRegionArg, EnvVars: envVar("region-arg")},
+		&cli.StringFlag{Name: "region", Usage: "AWS `REGION`: where mirrors live, and the default written for the region argument (else .ecrbase.yaml, else AWS_REGION or AWS_DEFAULT_REGION)", EnvVars: envVar("region")},
 		&cli.StringFlag{Name: "account", Usage: "AWS account `ID` (for --syntax=literal and mirror)", EnvVars: append(envVar("account"), "AWS_ACCOUNT_ID")},
 		&cli.BoolFlag{Name: "strict", Usage: "fail on references that cannot be resolved", EnvVars: envVar("strict")},
 		&cli.StringFlag{Name: "syntax", Usage: "what to do with # syntax= images: `keep|literal`", Value: "keep", EnvVars: envVar("syntax")},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"ecrbase/ecr"
+	"ecrbase/internal/registry"
 	"ecrbase/rewrite"
 )
 
@@ -575,7 +575,7 @@ func isDigit(r rune) bool  { return r >= '0' && r <= '9' }
 
 func (d *decoder) argName(n *yaml.Node, name string, dst *value[string]) error {
 	return d.str(n, name, dst, func(s string) error {
-		if !rewrite.ValidArgName(s) {
+		if !registry.ValidArgName(s) {
 			return fmt.Errorf("%q is not a build argument name (letters, digits and _, not starting with a digit)", s)
 		}
 		return nil
@@ -631,11 +631,8 @@ func (d *decoder) onbuild(n *yaml.Node) error {
 
 func (d *decoder) tagMutability(n *yaml.Node) error {
 	err := d.str(n, "repository.tag_mutability", &d.cfg.TagMutability, func(s string) error {
-		switch strings.ToUpper(s) {
-		case "MUTABLE", "IMMUTABLE":
-			return nil
-		}
-		return fmt.Errorf("%q: want MUTABLE or IMMUTABLE", s)
+		_, err := registry.TagMutability(s)
+		return err
 	})
 	d.cfg.TagMutability.V = strings.ToUpper(d.cfg.TagMutability.V)
 	return err
@@ -654,13 +651,13 @@ func (d *decoder) lifecyclePolicy(n *yaml.Node) error {
 	return err
 }
 
-func checkPrefix(registry, prefix string) error {
-	if err := checkHost(registry); err != nil {
+func checkPrefix(host, prefix string) error {
+	if err := checkHost(host); err != nil {
 		return err
 	}
 	if p := strings.Trim(prefix, "/"); p != "" {
 		// Any image name must still make a valid repository under it.
-		if err := rewrite.ValidateRepository(p + "/x"); err != nil {
+		if err := registry.CheckRepository(p + "/x"); err != nil {
 			return fmt.Errorf("%q is not a valid ECR repository prefix (lowercase letters, digits, and . _ - / between them)", prefix)
 		}
 	}
@@ -674,56 +671,31 @@ func checkPattern(p string) error {
 	return nil
 }
 
-// isHost reports whether h is a registry host with an optional port.
-func isHost(h string) bool {
-	host, port, hasPort := strings.Cut(h, ":")
-	if hasPort && (port == "" || strings.IndexFunc(port, func(r rune) bool { return !isDigit(r) }) >= 0) {
-		return false
-	}
-	if host == "" || strings.ContainsAny(host[:1]+host[len(host)-1:], ".-") {
-		return false
-	}
-	return strings.IndexFunc(host, func(r rune) bool { return !isLetter(r) && !isDigit(r) && r != '.' && r != '-' }) < 0
-}
-
-func checkHost(h string) error {
-	if !isHost(h) {
-		return fmt.Errorf("%q is not a registry host such as docker.io or registry.example.com:5000", h)
-	}
-	return nil
-}
+func checkHost(h string) error { return registry.CheckHost(h) }
 
 func checkBuildArg(k, _ string) error {
-	if !rewrite.ValidArgName(k) {
+	if !registry.ValidArgName(k) {
 		return errors.New("not a build argument name (letters, digits and _, not starting with a digit)")
 	}
 	return nil
 }
 
 func checkPlatform(p string) error {
-	parts := strings.Split(p, "/")
-	ok := len(parts) == 2 || len(parts) == 3
-	for _, part := range parts {
-		ok = ok && part != "" && strings.IndexFunc(part, func(r rune) bool {
-			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '.')
-		}) < 0
-	}
-	if !ok {
-		return fmt.Errorf("%q is not a platform such as linux/amd64 or linux/arm/v7", p)
-	}
-	return nil
+	_, err := registry.ParsePlatform(p)
+	return err
 }
 
-func checkMirror(registry, base string) error {
-	if err := checkHost(registry); err != nil {
+// checkMirror checks a mirror entry with the rule mirror applies. Whether
+// plain HTTP is allowed depends on the insecure registries in effect, which
+// flags may change, so that part is checked once settings are resolved
+// (mirrorConfig). A user:password@ is refused here, where the URL is
+// committed; a flag or environment variable may carry one (checkMirrorFlag).
+func checkMirror(reg, base string) error {
+	if err := registry.CheckNoUser(base); err != nil {
 		return err
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q: want a URL such as https://mirror.example.com", redactUserinfo(base))
-	}
-	if u.User != nil {
-		return errors.New("a user name in the URL: put the mirror's credentials in the Docker config file")
+	if _, err := registry.ParseMirror(reg, base, nil); err != nil && !errors.Is(err, registry.ErrPlainHTTP) {
+		return err
 	}
 	return nil
 }
@@ -1110,13 +1082,15 @@ func (r resolver) pairs(flag string, given map[string]string, file []pair, norm 
 }
 
 // region is --region (or ECRBASE_REGION), else the file's region, else the
-// ambient AWS_REGION: a developer's shell must not change what the
-// repository's file says, but with no file the SDK's usual variable counts.
+// ambient AWS_REGION or AWS_DEFAULT_REGION: a developer's shell must not
+// change what the repository's file says, but with no file the variables
+// the SDK reads count, in its order, so that rewrite and config agree with
+// build-args and mirror.
 func (r resolver) region() (string, source) {
 	v, s := r.str("region", r.cfg.Region, "")
 	if v == "" && s.Kind == "default" {
-		if env := os.Getenv("AWS_REGION"); env != "" {
-			return env, source{Kind: "env", Env: "AWS_REGION"}
+		if env, from := registry.EnvRegion(os.Getenv); env != "" {
+			return env, source{Kind: "env", Env: from}
 		}
 	}
 	return v, s
@@ -1132,10 +1106,10 @@ func applyConfig(c *cli.Context, opts *rewrite.Options) error {
 		return err
 	}
 	r := resolver{c, cfg}
-	opts.AccountArg, _ = r.str("account-arg", cfg.AccountArg, "AWS_ACCOUNT_ID")
-	opts.RegionArg, _ = r.str("region-arg", cfg.RegionArg, "AWS_REGION")
+	opts.AccountArg, _ = r.str("account-arg", cfg.AccountArg, registry.DefaultAccountArg)
+	opts.RegionArg, _ = r.str("region-arg", cfg.RegionArg, registry.DefaultRegionArg)
 	opts.Region, _ = r.region()
-	opts.Prefixes, _ = r.pairs("prefix", opts.Prefixes, cfg.Prefixes, rewrite.NormalizeRegistry)
+	opts.Prefixes, _ = r.pairs("prefix", opts.Prefixes, cfg.Prefixes, registry.Normalize)
 	opts.Exclude, _ = r.list("exclude", cfg.Exclude)
 	opts.Only, _ = r.list("only", cfg.Only)
 	syntax, _ := r.str("syntax", cfg.Syntax, string(rewrite.SyntaxKeep))
@@ -1164,6 +1138,9 @@ func mirrorConfig(c *cli.Context) (ecr.Option, error) {
 			return nil, err
 		}
 	}
+	if err := checkFileMirrors(c, cfg); err != nil {
+		return nil, err
+	}
 	r := resolver{c, cfg}
 	return func(o *ecr.Options) {
 		if _, ok := flagSource(c, "region"); !ok && cfg.Region.set() {
@@ -1172,7 +1149,7 @@ func mirrorConfig(c *cli.Context) (ecr.Option, error) {
 		if _, ok := flagSource(c, "platform"); !ok && cfg.Platforms.set() {
 			o.Platforms = slices.Clone(cfg.Platforms.V)
 		}
-		o.Mirrors, _ = r.pairs("registry-mirror", o.Mirrors, cfg.RegistryMirrors, rewrite.NormalizeRegistry)
+		o.Mirrors, _ = r.pairs("registry-mirror", o.Mirrors, cfg.RegistryMirrors, registry.Normalize)
 		if _, ok := flagSource(c, "insecure-registry"); !ok && cfg.InsecureRegistries.set() {
 			o.Insecure = slices.Clone(cfg.InsecureRegistries.V)
 		}
@@ -1193,19 +1170,57 @@ func mirrorConfig(c *cli.Context) (ecr.Option, error) {
 	}, nil
 }
 
+// checkFileMirrors checks the file's registry mirrors that no flag
+// replaces against the insecure registries in effect, with the rule mirror
+// applies, so that a plain-HTTP mirror is refused at its line.
+func checkFileMirrors(c *cli.Context, cfg *fileConfig) error {
+	insecure := cfg.InsecureRegistries.V
+	if _, ok := flagSource(c, "insecure-registry"); ok {
+		insecure = c.StringSlice("insecure-registry")
+	}
+	given, err := pairs(c, "registry-mirror")
+	if err != nil {
+		return err
+	}
+	replaced := map[string]bool{}
+	for k := range given {
+		replaced[registry.Normalize(k)] = true
+	}
+	for _, p := range cfg.RegistryMirrors {
+		if replaced[registry.Normalize(p.Key)] {
+			continue
+		}
+		if _, err := registry.ParseMirror(p.Key, p.Value, insecure); err != nil {
+			return &configError{File: cfg.Path, Line: p.Line, Err: fmt.Errorf("registry_mirrors.%s: %w", p.Key, err)}
+		}
+	}
+	return nil
+}
+
 // readLifecyclePolicy reads the lifecycle policy file the configuration
 // names.
 func readLifecyclePolicy(cfg *fileConfig) (string, error) {
-	data, err := os.ReadFile(cfg.LifecyclePolicy.V)
+	policy, err := readPolicyFile(cfg.LifecyclePolicy.V)
+	if err != nil {
+		return "", &configError{File: cfg.Path, Line: cfg.LifecyclePolicy.Line, Err: fmt.Errorf("repository.lifecycle_policy %s: %w", cfg.LifecyclePolicy.V, err)}
+	}
+	return policy, nil
+}
+
+// readPolicyFile reads a lifecycle policy file, from --lifecycle-policy or
+// the configuration file, and checks it with the rule mirror applies, so a
+// broken policy stops the command before any repository is created.
+func readPolicyFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return "", &configError{File: cfg.Path, Line: cfg.LifecyclePolicy.Line, Err: fmt.Errorf("repository.lifecycle_policy %s: %w", cfg.LifecyclePolicy.V, err)}
+		return "", err
 	}
-	if !json.Valid(data) {
-		return "", &configError{File: cfg.Path, Line: cfg.LifecyclePolicy.Line, Err: fmt.Errorf("repository.lifecycle_policy %s: not JSON", cfg.LifecyclePolicy.V)}
+	if err := registry.CheckLifecyclePolicy(data); err != nil {
+		return "", err
 	}
 	return string(data), nil
 }

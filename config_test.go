@@ -25,6 +25,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"ecrbase/ecr"
+	regrules "ecrbase/internal/registry"
 	"ecrbase/internal/testenv"
 	"ecrbase/rewrite"
 )
@@ -968,7 +969,7 @@ func TestConfigValueChecks(t *testing.T) {
 	}{
 		{"ValidArgName", rewrite.ValidArgName, []string{"AWS_ACCOUNT_ID", "Account_ID", "_x", "a1"}, []string{"", "1A", "A-B", "A B", "É"}},
 		{"isRegion", isRegion, []string{"us-east-1", "us-gov-west-1", "cn-north-1", "ap-southeast-5"}, []string{"", "us-east", "Europe", "us-East-1", "useast-1", "us--1", "us-east-1a"}},
-		{"isHost", isHost, []string{"docker.io", "registry.example.com:5000", "localhost", "a"}, []string{"", "https://x", "-a.io", "a.io.", "a.io:", "a.io:x", "a/b", "a_b.io"}},
+		{"registry.CheckHost", func(s string) bool { return regrules.CheckHost(s) == nil }, []string{"docker.io", "registry.example.com:5000", "localhost", "a"}, []string{"", "https://x", "-a.io", "a.io.", "a.io:", "a.io:x", "a/b", "a_b.io"}},
 	} {
 		for _, s := range tc.ok {
 			if !tc.f(s) {

@@ -41,10 +41,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return ec.ExitCode()
 	}
+	// Flag errors never get here: OnUsageError makes them usage exits.
 	fmt.Fprintln(stderr, "ecrbase: "+err.Error())
-	if strings.Contains(err.Error(), "flag provided but not defined") || strings.Contains(err.Error(), "Required flag") {
-		return exitUsage
-	}
 	return exitError
 }
 
@@ -70,15 +68,6 @@ Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 			}
 			return nil
 		},
-		Action: func(c *cli.Context) error {
-			if c.Bool("version") {
-				return printVersion(c.App.Writer, c.Bool("json"))
-			}
-			if c.Args().Present() {
-				return usageError("no command %q: run ecrbase --help", c.Args().First())
-			}
-			return cli.ShowAppHelp(c)
-		},
 		Commands: withUsageChecks([]*cli.Command{
 			imagesCommand(),
 			rewriteCommand(),
@@ -89,11 +78,49 @@ Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 			renovateCommand(),
 		}),
 		HideHelpCommand: true,
+		Action:          appAction,
 		// run prints errors and picks the exit status; the library must
 		// never call os.Exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
 	}
+}
+
+// appAction runs when no command matched: --version prints the version;
+// with no arguments it prints the help, `help [COMMAND]` prints the help asked for, and anything else is a
+// mistyped command, a usage error (exit 2), so that a typo in a pre-commit
+// entry does not read as "files need rewriting" (exit 3).
+func appAction(c *cli.Context) error {
+	if c.Bool("version") {
+		return printVersion(c.App.Writer, c.Bool("json"))
+	}
+	args := c.Args().Slice()
+	if len(args) == 0 || len(args) == 1 && args[0] == "help" {
+		return cli.ShowAppHelp(c)
+	}
+	name := args[0]
+	if name == "help" {
+		name = args[1]
+		if c.App.Command(name) != nil {
+			return cli.ShowCommandHelp(c, name)
+		}
+	}
+	msg := fmt.Sprintf("no command %q; the commands are %s (ecrbase --help)", name, commandNames(c.App))
+	if cli.SuggestCommand == nil {
+		return cli.Exit(msg, exitUsage)
+	}
+	if s := cli.SuggestCommand(c.App.Commands, name); s != "" {
+		msg += ". " + s
+	}
+	return cli.Exit(msg, exitUsage)
+}
+
+func commandNames(app *cli.App) string {
+	var names []string
+	for _, cmd := range app.Commands {
+		names = append(names, cmd.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // usageError marks a bad command line.

@@ -221,8 +221,18 @@ func TestUsageErrors(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "b", "Dockerfile"), plain, 0o644)
 	for _, args := range [][]string{
 		{"rewrite", "--no-such-flag"},
+		{"--no-such-flag", "rewrite"},
+		{"mirror", "--jobs", "many"},
+		{"config", "--no-such-flag"},
+		{"build-args", "--no-such-flag"},
+		{"images", "--no-such-flag"},
 		{"rewrite", dir},
 		{"rewrite", "--build-arg", "=x", filepath.Join(dir, "a", "Dockerfile")},
+		// A mistyped command is a usage error, not exit 3 ("files need
+		// rewriting").
+		{"rewite", "--check", dir},
+		{"help", "rewite"},
+		{"no-such-command"},
 	} {
 		if code, _, errOut := ecrbase(t, "", args...); code != exitUsage || errOut == "" {
 			t.Errorf("ecrbase %q = %d (stderr %q), want %d with a message", args, code, errOut, exitUsage)

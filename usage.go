@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"ecrbase/ecr"
+	"ecrbase/internal/registry"
 	"ecrbase/rewrite"
 )
 
@@ -41,7 +41,7 @@ var valueChecks = map[string]func(string) error{
 	"registry-mirror":   registryURLCheck,
 	"content-source":    registryURLCheck,
 	"insecure-registry": checkHost,
-	"tag-mutability":    oneOfFold("MUTABLE", "IMMUTABLE"),
+	"tag-mutability":    tagMutabilityCheck,
 	"kms-key":           checkKMSKey,
 	"repo-tag":          pairCheck(checkRepositoryTag),
 	"fail-on":           oneOfFold("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"),
@@ -171,16 +171,9 @@ func checkFlag(c *cli.Context, f cli.Flag, name string) error {
 		}
 		// A policy file that cannot be read is an error (1), as for --config.
 		if p := c.Path(name); p != "" && name == "lifecycle-policy" {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				var pe *fs.PathError
-				if errors.As(err, &pe) {
-					err = pe.Err
-				}
+			// The rule mirror applies, before any request is sent.
+			if _, err := readPolicyFile(p); err != nil {
 				return cli.Exit(fmt.Sprintf("--%s %s: %v", name, p, err), exitError)
-			}
-			if !json.Valid(data) {
-				return cli.Exit(fmt.Sprintf("--%s %s: not JSON", name, p), exitError)
 			}
 		}
 	}
@@ -213,12 +206,12 @@ func destinationCheck(s string) error {
 // checkMirrorFlag is checkMirror for a flag or environment variable, which,
 // unlike the committed file, may carry the mirror's user:password@: the
 // mirror is logged in to with it, and it is never printed.
-func checkMirrorFlag(registry, base string) error {
+func checkMirrorFlag(reg, base string) error {
 	if u, err := url.Parse(base); err == nil && u.User != nil {
 		u.User = nil
 		base = u.String()
 	}
-	return checkMirror(registry, base)
+	return checkMirror(reg, base)
 }
 
 // registryURLCheck checks a REGISTRY=URL flag value.
@@ -256,10 +249,15 @@ func buildArgCheck(kv string) error {
 }
 
 func argNameCheck(s string) error {
-	if !rewrite.ValidArgName(s) {
+	if !registry.ValidArgName(s) {
 		return errors.New("not a build argument name (letters, digits and _, not starting with a digit)")
 	}
 	return nil
+}
+
+func tagMutabilityCheck(s string) error {
+	_, err := registry.TagMutability(s)
+	return err
 }
 
 func regionCheck(s string) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/distribution/reference"
 	"gopkg.in/yaml.v3"
 
+	"ecrbase/internal/registry"
 	"ecrbase/rewrite"
 )
 
@@ -85,10 +86,10 @@ func File(ctx context.Context, name string, data []byte, opts Options) (*Result,
 	c := &composeFile{name: name, data: data, opts: opts.Options, env: env, project: project}
 	c.lines = lineStarts(data)
 	if c.opts.AccountArg == "" {
-		c.opts.AccountArg = "AWS_ACCOUNT_ID"
+		c.opts.AccountArg = registry.DefaultAccountArg
 	}
 	if c.opts.RegionArg == "" {
-		c.opts.RegionArg = "AWS_REGION"
+		c.opts.RegionArg = registry.DefaultRegionArg
 	}
 	region := "${" + c.opts.RegionArg + "}"
 	if c.opts.Region != "" {

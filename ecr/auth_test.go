@@ -26,6 +26,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"ecrbase/internal/testenv"
 )
 
 // leaky puts a registry behind basic auth and, for manifest GETs (source)
@@ -165,11 +167,11 @@ func realECR(t *testing.T) (target, user, pass string) {
 	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
-		t.Skip("docker-registry is not installed (apt-get install docker-registry)")
+		testenv.Missing(t, "docker-registry is not installed (apt-get install docker-registry)")
 	}
 	htpasswd, err := exec.LookPath("htpasswd")
 	if err != nil {
-		t.Skip("htpasswd is not installed (apt-get install apache2-utils)")
+		testenv.Missing(t, "htpasswd is not installed (apt-get install apache2-utils)")
 	}
 	out, err := awsecr.NewFromConfig(motoConfig(t)).GetAuthorizationToken(context.Background(), &awsecr.GetAuthorizationTokenInput{})
 	if err != nil {

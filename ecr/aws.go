@@ -81,7 +81,7 @@ func awsConfig(ctx context.Context, o *Options) (aws.Config, error) {
 		if cfg.HTTPClient == nil {
 			cfg.HTTPClient = awsClient{c: awsHTTPClient(o.Timeout), d: o.Timeout}
 		}
-		return cfg, nil
+		return checkCredentials(cfg), nil
 	}
 	lo := []func(*config.LoadOptions) error{config.WithHTTPClient(awsHTTPClient(o.Timeout))}
 	if o.Region != "" {
@@ -92,7 +92,7 @@ func awsConfig(ctx context.Context, o *Options) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	cfg.HTTPClient = awsClient{c: cfg.HTTPClient, d: o.Timeout}
-	return cfg, nil
+	return checkCredentials(cfg), nil
 }
 
 func newAPI(cfg aws.Config) api {

@@ -120,9 +120,14 @@ type imageContent struct {
 // parseContentSource reads one content source URL, with the rules of a
 // registry mirror's.
 func parseContentSource(registry, base string, insecure []string) (mirror, error) {
-	m, err := parseMirror(registry, base, insecure)
+	m, err := mirrorFrom(registry, base, insecure)
+	if err == nil && m.user != nil {
+		// Content sources are read anonymously: a password here would
+		// neither be used nor be known to the redactor.
+		err = errors.New("a user name in the URL: content sources are read anonymously")
+	}
 	if err != nil {
-		return mirror{}, fmt.Errorf("content source %s", strings.TrimPrefix(err.Error(), "registry mirror "))
+		return mirror{}, fmt.Errorf("content source %s=%s: %w", registry, redactURL(base), err)
 	}
 	return m, nil
 }

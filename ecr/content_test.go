@@ -203,7 +203,7 @@ func TestContentSourceTampered(t *testing.T) {
 			images := []Image{{Source: "docker.io/library/app:1", Repository: repo}}
 			h.proxy.Reset()
 
-			rep := mustMirror(t, images, append(testOptions(t, target, h, nil), WithContentSource("docker.io", csURL), WithBlobJobs(tc.jobs))...)
+			rep := mustMirror(t, images, append(testOptions(t, target, h, nil), WithContentSource("docker.io", csURL), blobJobs(tc.jobs))...)
 			got := rep.Images[0]
 			if n := strings.Count(strings.Join(got.Warnings, "\n"), "refused"); n != 1 {
 				t.Errorf("%d warnings refusing the content source, want 1: %q", n, got.Warnings)

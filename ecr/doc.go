@@ -20,4 +20,24 @@
 // need to name the registry.
 //
 // Every AWS call goes through the api interface in aws.go.
+//
+// Layout:
+//
+//	mirror.go       Mirror: plan every image with HEADs, then copy what is missing
+//	copy.go         copying manifests and blobs, platform subsets
+//	ref.go          Image, and parsing a source reference and its registry mirror
+//	options.go      Option, Options, their defaults and CheckOptions
+//	target.go       ResolveTarget: the account, region and ECR host
+//	aws.go          the narrow api interface over the SDK, and its configuration
+//	credentials.go  ErrNoCredentials for a credential chain that found none
+//	auth.go         ECR tokens, source keychains, redaction of secrets
+//	transport.go    HTTP: Docker Hub quota headers, 429 waits, the HTTPS upgrade
+//	repo.go         creating repositories with their settings
+//	scan.go         the scan gate (WithScanWait, WithFailOn)
+//	report.go       Report, Result, Status, Action and events
+//	errors.go       sentinel errors and MirrorError
+//
+// The rules shared with rewrite and the command line (registry names,
+// mirror URLs, platforms, tag mutability, lifecycle policies) are in
+// ecrbase/internal/registry.
 package ecr

@@ -411,7 +411,7 @@ func TestMirrorBlamesTarget(t *testing.T) {
 			// One blob at a time: an upload cancelled while its POST is in
 			// flight never learns its session's URL.
 			rep, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/blame:1", Repository: uniqueRepo(t)}},
-				append(testOptions(t, target.host, h, nil), WithBlobJobs(1), WithTimeout(time.Second))...)
+				append(testOptions(t, target.host, h, nil), blobJobs(1), WithTimeout(time.Second))...)
 			if !errors.Is(err, ErrTarget) || errors.Is(err, ErrSourceUnreachable) {
 				t.Fatalf("Mirror error = %v, want %v", err, ErrTarget)
 			}

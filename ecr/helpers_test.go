@@ -57,12 +57,14 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// motoURL starts one moto_server for the whole test binary.
+// motoURL starts one moto_server for the whole test binary. Call it (and
+// testOptions, motoConfig) from the test's goroutine: without moto it skips
+// or fails the test.
 func motoURL(t testing.TB) string {
 	t.Helper()
 	moto.once.Do(func() { moto.p, moto.err = testenv.StartMoto() })
 	if errors.Is(moto.err, testenv.ErrNotInstalled) {
-		t.Skipf("%v; the ECR API tests need it", moto.err)
+		testenv.Missing(t, "%v; the ECR API tests need it", moto.err)
 	}
 	if moto.err != nil {
 		t.Fatal(moto.err)
@@ -277,3 +279,6 @@ func appendLayer(t testing.TB, base v1.Image, l v1.Layer) v1.Image {
 	}
 	return img
 }
+
+// blobJobs sets how many blobs of one image are copied in parallel.
+func blobJobs(n int) Option { return func(o *Options) { o.BlobJobs = n } }

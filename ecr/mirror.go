@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
+
+	"ecrbase/internal/registry"
 )
 
 // run is one Mirror call.
@@ -56,7 +58,7 @@ type run struct {
 type plan struct {
 	img      Image
 	res      *Result
-	src      source
+	src      sourceRef
 	ic       *imageCtx
 	ctx      context.Context
 	tgtRepo  name.Repository
@@ -100,12 +102,11 @@ func Mirror(ctx context.Context, images []Image, opts ...Option) (*Report, error
 
 func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 	o := r.o
-	for reg, u := range o.Mirrors {
-		m, err := parseMirror(reg, u, o.Insecure)
-		if err != nil {
-			return nil, err
-		}
-		r.mirrors[canonicalRegistry(reg)] = m
+	var err error
+	if r.mirrors, err = parseMirrors(o.Mirrors, o.Insecure); err != nil {
+		return nil, err
+	}
+	for _, m := range r.mirrors {
 		if m.user != nil {
 			if pass, ok := m.user.Password(); ok {
 				r.red.add(pass, url.UserPassword(m.user.Username(), pass).String())
@@ -329,6 +330,11 @@ func (r *run) planImage(p *plan) {
 	var err error
 	res.Status, res.Action = Unresolved, Fail
 	if p.src, err = parseSource(p.img.Source, r.mirrors, r.insecure); err != nil {
+		r.fail(p, err)
+		return
+	}
+	// The name rewrite writes into Dockerfiles is checked by the same rule.
+	if err = registry.CheckRepository(p.img.Repository); err != nil {
 		r.fail(p, err)
 		return
 	}

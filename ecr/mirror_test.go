@@ -579,14 +579,13 @@ func TestMirrorConcurrentRuns(t *testing.T) {
 		want[tag] = h.push(t, "conc:"+tag, multiArch(t, types.OCIImageIndex, "linux/amd64", "linux/arm64"))
 		images = append(images, Image{Source: "docker.io/library/conc:" + tag, Repository: repo})
 	}
+	// The options are built here: testOptions skips or fails the test
+	// without moto, which only the test's goroutine may do.
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = Mirror(context.Background(), images, append(testOptions(t, target, h, nil), WithJobs(3))...)
-		}()
+		opts := append(testOptions(t, target, h, nil), WithJobs(3))
+		wg.Go(func() { _, errs[i] = Mirror(context.Background(), images, opts...) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -680,22 +679,34 @@ func TestMirrorBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		opts []Option
+		want string // the error, whole
 	}{
-		{"http mirror not loopback", []Option{WithRegistryMirror("docker.io", "http://mirror.example.com")}},
-		{"bad platform", []Option{WithPlatforms("amd64")}},
-		{"bad severity", []Option{WithFailOn("SEVERE")}},
-		{"bad mutability", []Option{WithTagMutability("SOMETIMES")}},
+		{"http mirror not loopback", []Option{WithRegistryMirror("docker.io", "http://mirror.example.com")},
+			`registry mirror docker.io: "http://mirror.example.com": plain HTTP is allowed only for loopback or insecure registries`},
+		{"ftp mirror", []Option{WithRegistryMirror("docker.io", "ftp://mirror.example.com")},
+			`registry mirror docker.io: "ftp://mirror.example.com": want a URL such as https://mirror.example.com[/path]`},
+		{"bad platform", []Option{WithPlatforms("amd64")}, `"amd64" is not a platform such as linux/amd64 or linux/arm/v7`},
+		{"bad severity", []Option{WithFailOn("SEVERE")}, `fail-on severity "SEVERE": want INFORMATIONAL, LOW, MEDIUM, HIGH or CRITICAL`},
+		{"bad mutability", []Option{WithTagMutability("SOMETIMES")}, `tag mutability "SOMETIMES": want MUTABLE or IMMUTABLE`},
+		{"bad lifecycle policy", []Option{WithLifecyclePolicy("{")}, "lifecycle policy: not a JSON object"},
+		{"bad registry endpoint", []Option{WithRegistryEndpoint("localhost:5000")}, `registry endpoint "localhost:5000": want http(s)://host[:port]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Mirror(context.Background(), nil, append(testOptions(t, target, nil, nil), tc.opts...)...)
-			if err == nil {
-				t.Errorf("Mirror with %s: no error", tc.name)
+			rep, err := Mirror(context.Background(), nil, append(testOptions(t, target, nil, nil), tc.opts...)...)
+			if err == nil || err.Error() != tc.want || rep != nil {
+				t.Errorf("Mirror with %s = %v, %v; want no report and error %q", tc.name, rep, err, tc.want)
 			}
 		})
 	}
-	rep, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/x", Repository: "x"}, {Source: "Not A Ref", Repository: "y"}},
-		testOptions(t, target, nil, nil)...)
-	if err == nil || rep.Failed != 2 {
-		t.Errorf("Mirror(untagged, invalid) = failed %d, %v; want both failing", rep.Failed, err)
+	rep, err := Mirror(context.Background(), []Image{{Source: "docker.io/library/x", Repository: "x"}, {Source: "Not A Ref", Repository: "y"},
+		{Source: "127.0.0.1:1/x:1", Repository: "Team/X"}}, testOptions(t, target, nil, nil)...)
+	if err == nil || rep == nil || rep.Failed != 3 {
+		t.Fatalf("Mirror(untagged, invalid, bad repository) = %+v, %v; want all failing", rep, err)
+	}
+	for i, want := range []string{`parsing reference "docker.io/library/x": no tag or digest`, `parsing reference "Not A Ref": invalid reference format`,
+		`invalid ECR repository name: "Team/X" does not match ECR's repository-name pattern`} {
+		if got := rep.Images[i].Error; !strings.Contains(got, want) {
+			t.Errorf("image %d error = %q, want it to contain %q", i, got, want)
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"ecrbase/internal/registry"
 )
 
 // Option configures Mirror and ResolveTarget.
@@ -128,9 +130,16 @@ func makeOptions(opts ...Option) (*Options, error) {
 		return nil, fmt.Errorf("timeout %s: want a positive duration", o.Timeout)
 	}
 	if o.TagMutability != "" {
-		o.TagMutability = strings.ToUpper(o.TagMutability)
-		if o.TagMutability != "MUTABLE" && o.TagMutability != "IMMUTABLE" {
-			return nil, fmt.Errorf("tag mutability %q: want MUTABLE or IMMUTABLE", o.TagMutability)
+		var err error
+		if o.TagMutability, err = registry.TagMutability(o.TagMutability); err != nil {
+			return nil, fmt.Errorf("tag mutability %w", err)
+		}
+	}
+	// A policy ECR would refuse is refused here, before any repository is
+	// created.
+	if o.LifecyclePolicy != "" {
+		if err := registry.CheckLifecyclePolicy([]byte(o.LifecyclePolicy)); err != nil {
+			return nil, fmt.Errorf("lifecycle policy: %w", err)
 		}
 	}
 	if o.FailOn != "" {
@@ -144,10 +153,8 @@ func makeOptions(opts ...Option) (*Options, error) {
 			return nil, err
 		}
 	}
-	for reg, u := range o.Mirrors {
-		if _, err := parseMirror(reg, u, o.Insecure); err != nil {
-			return nil, err
-		}
+	if _, err := parseMirrors(o.Mirrors, o.Insecure); err != nil {
+		return nil, err
 	}
 	if err := checkContentSources(o); err != nil {
 		return nil, err
@@ -158,6 +165,14 @@ func makeOptions(opts ...Option) (*Options, error) {
 		}
 	}
 	return o, nil
+}
+
+// CheckOptions reports the first option Mirror would refuse, without
+// touching AWS or any registry, so that a command can check its settings
+// before any work starts.
+func CheckOptions(opts ...Option) error {
+	_, err := makeOptions(opts...)
+	return err
 }
 
 // WithAccount sets the target AWS account ID.
@@ -191,9 +206,6 @@ func WithHeadJobs(n int) Option { return func(o *Options) { o.HeadJobs = n } }
 // WithBatchCheck asks the ECR API (BatchGetImage) for up to 100 tags of a
 // repository at once before HEADing them one by one (default true).
 func WithBatchCheck(v bool) Option { return func(o *Options) { o.NoBatchCheck = !v } }
-
-// WithBlobJobs sets how many blobs of one image are copied in parallel.
-func WithBlobJobs(n int) Option { return func(o *Options) { o.BlobJobs = n } }
 
 // WithRegistryMirror reads registry (for example docker.io) through the
 // registry at baseURL (for example https://artifactory.example.com/docker-remote).

@@ -3,11 +3,12 @@ package ecr
 import (
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"ecrbase/internal/registry"
 )
 
 // Image is one image to mirror.
@@ -20,8 +21,9 @@ type Image struct {
 	Repository string `json:"repository"`
 }
 
-// source is a parsed Image.Source.
-type source struct {
+// sourceRef is a parsed Image.Source: what the image is, and where it is
+// read from.
+type sourceRef struct {
 	canonical name.Repository // the repository the reference names
 	read      name.Repository // where it is read from (a mirror, or canonical)
 	tag       string
@@ -29,7 +31,7 @@ type source struct {
 }
 
 // readRef is what is read: the digest when pinned, else the tag.
-func (s source) readRef() name.Reference {
+func (s sourceRef) readRef() name.Reference {
 	if s.digest != "" {
 		return s.read.Digest(s.digest)
 	}
@@ -45,67 +47,64 @@ type mirror struct {
 	user   *url.Userinfo // user:password@ in the URL, used to log in to the mirror
 }
 
-// hideUserinfo writes u with its whole userinfo shown as [redacted]: a
-// token given alone as the user (https://TOKEN@host) is as secret as a
-// password, which url.URL.Redacted would still print.
-func hideUserinfo(u *url.URL) string {
-	if u.User == nil {
-		return u.String()
-	}
-	c := *u
-	c.User = nil
-	return strings.Replace(c.String(), "://", "://[redacted]@", 1)
-}
+// redactURL hides a URL's whole userinfo for messages.
+func redactURL(s string) string { return registry.RedactURL(s) }
 
-// redactURL hides the user:password@ of a URL for messages.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		// The text may still hold user:password@; keep only what follows.
-		if at := strings.LastIndex(s, "@"); at >= 0 {
-			return "[redacted]@" + s[at+1:]
-		}
-		return s
-	}
-	return hideUserinfo(u)
-}
-
-// canonicalRegistry maps docker.io and its aliases to the name
-// go-containerregistry uses.
+// canonicalRegistry maps a registry host to the name go-containerregistry
+// gives it: Docker Hub, by any of its names and in any case, is
+// index.docker.io.
 func canonicalRegistry(r string) string {
-	switch r {
-	case "docker.io", "registry-1.docker.io", "index.docker.io":
+	if r = registry.Normalize(r); r == registry.DockerHub {
 		return name.DefaultRegistry
 	}
 	return r
 }
 
-func parseMirror(registry, base string, insecure []string) (mirror, error) {
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return mirror{}, fmt.Errorf("registry mirror %s=%s: want http(s)://host[:port][/path]", registry, redactURL(base))
+// parseMirror reads a WithRegistryMirror entry with the rule the
+// configuration file is checked by.
+func parseMirror(reg, base string, insecure []string) (mirror, error) {
+	m, err := mirrorFrom(reg, base, insecure)
+	if err != nil {
+		return mirror{}, fmt.Errorf("registry mirror %s: %w", reg, err)
 	}
-	base = hideUserinfo(u)
-	m := mirror{host: u.Host, scheme: u.Scheme, prefix: strings.Trim(u.Path, "/"), user: u.User}
-	if u.Scheme == "http" {
-		ok := isLoopback(u.Hostname())
-		for _, h := range insecure {
-			ok = ok || h == u.Host || h == u.Hostname()
-		}
-		if !ok {
-			return mirror{}, fmt.Errorf("registry mirror %s=%s: plain HTTP is allowed only for loopback or insecure registries", registry, base)
-		}
+	return m, nil
+}
+
+// mirrorFrom parses a mirror or content-source URL by
+// internal/registry's rule. A user:password@ in it is kept to log in to the
+// mirror, and never appears in an error.
+func mirrorFrom(reg, base string, insecure []string) (mirror, error) {
+	pm, err := registry.ParseMirror(reg, base, insecure)
+	if err != nil {
+		return mirror{}, err
+	}
+	m := mirror{host: pm.Host, scheme: pm.Scheme, prefix: pm.Prefix, user: pm.User}
+	if pm.Scheme == "http" {
 		m.opts = append(m.opts, name.Insecure)
 	}
 	return m, nil
 }
 
-func parseSource(src string, mirrors map[string]mirror, insecure map[string]bool) (source, error) {
+// parseMirrors reads every WithRegistryMirror entry, keyed by the registry
+// name go-containerregistry gives the images they stand in for.
+func parseMirrors(mirrors map[string]string, insecure []string) (map[string]mirror, error) {
+	out := make(map[string]mirror, len(mirrors))
+	for reg, u := range mirrors {
+		m, err := parseMirror(reg, u, insecure)
+		if err != nil {
+			return nil, err
+		}
+		out[canonicalRegistry(reg)] = m
+	}
+	return out, nil
+}
+
+func parseSource(src string, mirrors map[string]mirror, insecure map[string]bool) (sourceRef, error) {
 	named, err := reference.ParseNormalizedNamed(src)
 	if err != nil {
-		return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
+		return sourceRef{}, fmt.Errorf("parsing reference %q: %w", src, err)
 	}
-	var s source
+	var s sourceRef
 	if t, ok := named.(reference.Tagged); ok {
 		s.tag = t.Tag()
 	}
@@ -113,12 +112,12 @@ func parseSource(src string, mirrors map[string]mirror, insecure map[string]bool
 		s.digest = d.Digest().String()
 	}
 	if s.tag == "" && s.digest == "" {
-		return source{}, fmt.Errorf("parsing reference %q: no tag or digest", src)
+		return sourceRef{}, fmt.Errorf("parsing reference %q: no tag or digest", src)
 	}
 	domain, path := reference.Domain(named), reference.Path(named)
 	s.canonical, err = name.NewRepository(domain + "/" + path)
 	if err != nil {
-		return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
+		return sourceRef{}, fmt.Errorf("parsing reference %q: %w", src, err)
 	}
 	s.read = s.canonical
 	// go-containerregistry reads plain HTTP by itself only from 127.0.0.1,
@@ -126,27 +125,28 @@ func parseSource(src string, mirrors map[string]mirror, insecure map[string]bool
 	// named insecure is read as a mirror on it would be.
 	if host := s.canonical.RegistryStr(); !(schemes{insecure: insecure}).forceHTTPS(host) {
 		if s.read, err = name.NewRepository(domain+"/"+path, name.Insecure); err != nil {
-			return source{}, fmt.Errorf("parsing reference %q: %w", src, err)
+			return sourceRef{}, fmt.Errorf("parsing reference %q: %w", src, err)
 		}
 	}
-	if m, ok := mirrors[s.canonical.RegistryStr()]; ok {
+	if m, ok := mirrors[canonicalRegistry(s.canonical.RegistryStr())]; ok {
 		repo := path
 		if m.prefix != "" {
 			repo = m.prefix + "/" + path
 		}
 		s.read, err = name.NewRepository(m.host+"/"+repo, m.opts...)
 		if err != nil {
-			return source{}, fmt.Errorf("parsing reference %q through mirror %s: %w", src, m.host, err)
+			return sourceRef{}, fmt.Errorf("parsing reference %q through mirror %s: %w", src, m.host, err)
 		}
 	}
 	return s, nil
 }
 
-// parsePlatform reads os/arch[/variant].
+// parsePlatform reads os/arch[/variant] with the rule the configuration
+// file is checked by.
 func parsePlatform(s string) (v1.Platform, error) {
-	p, err := v1.ParsePlatform(s)
-	if err != nil || p.OS == "" || p.Architecture == "" || strings.Count(s, "/") < 1 {
-		return v1.Platform{}, fmt.Errorf("platform %q: want os/arch[/variant]", s)
+	p, err := registry.ParsePlatform(s)
+	if err != nil {
+		return v1.Platform{}, err
 	}
-	return *p, nil
+	return v1.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"ecrbase/internal/registry"
 )
 
 // Target is the ECR registry images are mirrored into.
@@ -86,10 +88,4 @@ func resolveAccount(ctx context.Context, o *Options) (id, from string, err error
 }
 
 // registryHost is the ECR registry host of an account in a region.
-func registryHost(account, region string) string {
-	suffix := "amazonaws.com"
-	if strings.HasPrefix(region, "cn-") {
-		suffix = "amazonaws.com.cn"
-	}
-	return fmt.Sprintf("%s.dkr.ecr.%s.%s", account, region, suffix)
-}
+func registryHost(account, region string) string { return registry.ECRHost(account, region) }

@@ -21,6 +21,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"ecrbase/internal/registry"
 )
 
 // Quota is a registry's pull quota as its ratelimit-* headers last showed it.
@@ -223,13 +225,7 @@ func (s schemes) forceHTTPS(host string) bool {
 	return !isLoopback(hostname) && !s.insecure[host] && !s.insecure[hostname]
 }
 
-func isLoopback(hostname string) bool {
-	if hostname == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(hostname, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
+func isLoopback(hostname string) bool { return registry.IsLoopback(hostname) }
 
 // guard upgrades plain HTTP to HTTPS for hosts that may not use it:
 // go-containerregistry picks HTTP by itself for RFC 1918 and .local hosts.

@@ -6,6 +6,20 @@
 // references are normalised the way Docker does (python:3.7 is
 // docker.io/library/python:3.7).
 //
-// Repository names follow ECR pull-through-cache conventions (Repository), so
-// a team can switch between ecrbase mirrors and pull-through-cache rules.
+// Repository names follow ECR pull-through-cache conventions (DefaultPrefix,
+// Image), so a team can switch between ecrbase mirrors and pull-through-cache
+// rules.
+//
+// Layout:
+//
+//	rewrite.go  File: the entry point, and the edit plan that rewrites references
+//	find.go     the analysis: parse, expand meta ARGs, find every reference
+//	ref.go      Ref, Kind and Status: one reference found and what File does with it
+//	options.go  Options and their defaults
+//	naming.go   ECR repository names and prefixes (rules in internal/registry)
+//	source.go   the file's bytes by line, for edits that change nothing else
+//	env.go      the ARG values in scope while expanding
+//	files.go    Discover, IsDockerfile and WriteFile (atomic, keeps the mode)
+//	diff.go     Diff, a unified diff for --diff
+//	errors.go   Error (file:line) and the sentinel errors
 package rewrite

@@ -3,6 +3,8 @@ package rewrite
 import (
 	"errors"
 	"fmt"
+
+	"ecrbase/internal/registry"
 )
 
 // Error is a problem in one Dockerfile, located by line. Line is 0 when the
@@ -33,5 +35,5 @@ var (
 	// (returned only in strict mode).
 	ErrUnresolved = errors.New("unresolved image reference")
 	// ErrRepositoryName: a reference maps to a name ECR does not accept.
-	ErrRepositoryName = errors.New("invalid ECR repository name")
+	ErrRepositoryName = registry.ErrRepositoryName
 )

@@ -19,17 +19,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
-// Find returns every image reference in a Dockerfile, in file order, with
-// the status File gives it, and the warnings about references it leaves as
-// written. name is used in messages.
-func Find(name string, data []byte, opts Options) ([]Ref, []*Error, error) {
-	res, err := File(name, data, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return res.Refs, res.Warnings, nil
-}
-
 // file is one Dockerfile under analysis.
 type file struct {
 	name   string

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+
+	"ecrbase/internal/registry"
 )
 
 // pullThroughPrefixes are the repository prefixes ECR's pull-through-cache
@@ -30,22 +32,11 @@ func DefaultPrefix(registry string) string {
 	return sanitizeComponent(registry)
 }
 
-// NormalizeRegistry lower-cases a registry host and maps Docker Hub's legacy
+// NormalizeRegistry lower-cases a registry host and maps Docker Hub's other
 // names to docker.io, as Docker does.
-func NormalizeRegistry(registry string) string {
-	registry = strings.ToLower(registry)
-	switch registry {
-	case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com":
-		return "docker.io"
-	}
-	return registry
-}
+func NormalizeRegistry(host string) string { return registry.Normalize(host) }
 
 var (
-	// ecrRepositoryName is the repositoryName pattern of the ECR API.
-	ecrRepositoryName = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
-	// ecrHost matches private ECR registry hosts, FIPS and China included.
-	ecrHost       = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
 	nonComponent  = regexp.MustCompile(`[^a-z0-9._-]+`)
 	separatorRuns = regexp.MustCompile(`[._-]{2,}`)
 )
@@ -57,18 +48,7 @@ func sanitizeComponent(s string) string {
 }
 
 // IsECRHost reports whether host is a private ECR registry.
-func IsECRHost(host string) bool { return ecrHost.MatchString(strings.ToLower(host)) }
-
-// Repository maps an image reference to the ECR repository that mirrors it:
-// docker.io/library/python:3.7 becomes docker-hub/library/python. prefixes
-// overrides the built-in prefix per registry; an empty prefix means none.
-func Repository(ref string, prefixes map[string]string) (string, error) {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return "", fmt.Errorf("parsing reference %q: %w", ref, err)
-	}
-	return repository(named, prefixes)
-}
+func IsECRHost(host string) bool { return registry.IsECRHost(host) }
 
 func repository(named reference.Named, prefixes map[string]string) (string, error) {
 	domain := NormalizeRegistry(reference.Domain(named))
@@ -103,26 +83,12 @@ func Image(ref string, prefixes map[string]string) (normalized, repo string, err
 
 // ValidateRepository checks a name against ECR's rules: 2 to 256 characters
 // matching the API's repositoryName pattern.
-func ValidateRepository(name string) error {
-	if n := len(name); n < 2 || n > 256 {
-		return fmt.Errorf("%w: %q has %d characters, ECR allows 2 to 256", ErrRepositoryName, name, n)
-	}
-	if !ecrRepositoryName.MatchString(name) {
-		return fmt.Errorf("%w: %q does not match ECR's repository-name pattern", ErrRepositoryName, name)
-	}
-	return nil
-}
+func ValidateRepository(name string) error { return registry.CheckRepository(name) }
 
 // Host is the registry host of an ECR account and region.
-func Host(account, region string) string {
-	suffix := ".amazonaws.com"
-	if strings.HasPrefix(region, "cn-") {
-		suffix += ".cn"
-	}
-	return account + ".dkr.ecr." + region + suffix
-}
+func Host(account, region string) string { return registry.ECRHost(account, region) }
 
 // argHost is the registry host written with build arguments, for Dockerfiles.
 func argHost(accountArg, regionArg string) string {
-	return "${" + accountArg + "}.dkr.ecr.${" + regionArg + "}.amazonaws.com"
+	return registry.ECRHost("${"+accountArg+"}", "${"+regionArg+"}")
 }

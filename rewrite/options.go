@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+
+	"ecrbase/internal/registry"
 )
 
 // SyntaxMode says what happens to the image of a `# syntax=` directive,
@@ -64,10 +66,10 @@ type Options struct {
 
 func (o Options) normalize() (Options, error) {
 	if o.AccountArg == "" {
-		o.AccountArg = "AWS_ACCOUNT_ID"
+		o.AccountArg = registry.DefaultAccountArg
 	}
 	if o.RegionArg == "" {
-		o.RegionArg = "AWS_REGION"
+		o.RegionArg = registry.DefaultRegionArg
 	}
 	if o.Syntax == "" {
 		o.Syntax = SyntaxKeep
@@ -96,26 +98,20 @@ func (o Options) normalize() (Options, error) {
 			return o, fmt.Errorf("invalid build argument name %q", name)
 		}
 	}
+	// o is a copy, but its slices and maps are the caller's, and callers run
+	// File on many files at once with one Options: build new ones.
 	o.Prefixes = normalizePrefixes(o.Prefixes)
+	only := make([]string, len(o.Only))
 	for i, r := range o.Only {
-		o.Only[i] = NormalizeRegistry(r)
+		only[i] = NormalizeRegistry(r)
 	}
+	o.Only = only
 	return o, nil
 }
 
 // ValidArgName reports whether s can name a build argument: letters,
 // digits and _, not starting with a digit.
-func ValidArgName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		if c != '_' && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && (i == 0 || !(c >= '0' && c <= '9')) {
-			return false
-		}
-	}
-	return true
-}
+func ValidArgName(s string) bool { return registry.ValidArgName(s) }
 
 // normalizePrefixes keys a prefix map by normalised registry host.
 func normalizePrefixes(prefixes map[string]string) map[string]string {

@@ -240,7 +240,9 @@ export DOCKER_HOST=unix://$TMP/docker.sock
 # --- binaries
 t=$(date +%s.%N)
 log "building the suite's helpers"
-(cd "$ROOT" && go build -o "$TMP/bin/" ./e2e/seed ./e2e/ecrrepos ./internal/hubproxy/cmd/hubproxy) ||
+# The helpers are modules of their own (e2e/go.mod, internal/hubproxy/cmd/go.mod),
+# outside the module pre-commit installs.
+(cd "$ROOT" && go -C e2e build -o "$TMP/bin/" ./seed ./ecrrepos && go -C internal/hubproxy/cmd build -o "$TMP/bin/" ./hubproxy) ||
 	die "go build of the helpers failed"
 # A "# syntax=" line makes BuildKit pull and run a real frontend image.
 (cd "$ROOT/e2e/frontend" && CGO_ENABLED=0 go build -o "$TMP/bin/dockerfile-frontend" github.com/moby/buildkit/frontend/dockerfile/cmd/dockerfile-frontend) ||

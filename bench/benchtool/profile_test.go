@@ -14,7 +14,7 @@ import (
 // These benchmarks profile the rewrite-throughput comparison in process, the
 // whole-process numbers come from `benchtool run`:
 //
-//	go test ./bench/benchtool -run '^$' -bench Tree -cpuprofile cpu.out
+//	go -C bench test ./benchtool -run '^$' -bench Tree -cpuprofile cpu.out
 //	go tool pprof -top cpu.out
 
 func benchTree(b *testing.B) []string {

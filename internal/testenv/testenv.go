@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -61,13 +62,26 @@ func (p *Process) Stop() {
 	_ = p.cmd.Wait()
 }
 
+// Missing handles a stand-in program that is not installed: the test is
+// skipped on a developer's machine, but fails when CI=true, where the test
+// environment must provide every stand-in and a skip would pass silently.
+// Call it from the test's own goroutine.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format+" (CI=true: the test environment must provide it)", args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // Moto starts a moto_server for one test and returns its URL; it is stopped
-// when the test ends. The test is skipped when moto_server is not installed.
+// when the test ends. Without moto_server the test is skipped, or fails
+// under CI=true (see Missing).
 func Moto(t testing.TB) string {
 	t.Helper()
 	p, err := StartMoto()
 	if errors.Is(err, ErrNotInstalled) {
-		t.Skipf("%v: it stands in for the ECR API", err)
+		Missing(t, "%v: it stands in for the ECR API", err)
 	}
 	if err != nil {
 		t.Fatal(err)
