@@ -267,8 +267,20 @@ func printReport(w io.Writer, rep *ecr.Report) {
 	if rep.DryRun {
 		pulls = fmt.Sprintf("%d counted pull(s) needed", rep.PullsNeeded)
 		if rep.PullsEstimate {
-			// How many platforms an index has shows only when it is pulled.
-			pulls = fmt.Sprintf("at least %d counted pull(s) needed (estimate: an index counts as 2 until pulled, 1 + its platforms after)", rep.PullsNeeded)
+			// How many platforms an index has shows only when it is pulled;
+			// the images say what else made their figures estimates.
+			var why []string
+			for _, r := range rep.Images {
+				for _, w := range strings.Split(r.PullsEstimateReason, "; ") {
+					if strings.HasPrefix(w, "how many platforms") {
+						w = "an index counts as 2 until pulled, 1 + its platforms after"
+					}
+					if w != "" && !slices.Contains(why, w) {
+						why = append(why, w)
+					}
+				}
+			}
+			pulls = fmt.Sprintf("at least %d counted pull(s) needed (estimate: %s)", rep.PullsNeeded, strings.Join(why, "; "))
 		}
 	}
 	fmt.Fprintf(w, "%d image(s), %d failed, %s", len(rep.Images), rep.Failed, pulls)

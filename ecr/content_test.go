@@ -365,9 +365,29 @@ func TestReferrersCopied(t *testing.T) {
 			}
 
 			repo := uniqueRepo(t)
+			// image + signature + referrer (+ the tag-schema index).
+			wantPulls := int64(3)
+			if !api {
+				wantPulls = 4
+			}
+			// The plan counts the referrers with free requests: the dry
+			// run's figure is what the copy spends, and only the tag-schema
+			// index, whose entries show once it is read, makes it an
+			// estimate.
+			h.proxy.Reset()
+			dry := mustMirror(t, []Image{{Source: "docker.io/library/signed:1", Repository: repo}}, append(testOptions(t, target, h, nil), WithDryRun(true))...)
+			if d := dry.Images[0]; d.PullsNeeded != int(wantPulls) || d.PullsEstimate != !api || dry.PullsNeeded != int(wantPulls) {
+				t.Errorf("dry run: pulls needed %d (report %d), estimate %v; want %d, estimate %v", d.PullsNeeded, dry.PullsNeeded, d.PullsEstimate, wantPulls, !api)
+			}
+			if s := h.proxy.Stats(); s.Pulls != 0 {
+				t.Errorf("dry run spent %d counted pulls", s.Pulls)
+			}
 			h.proxy.Reset()
 			rep := mustMirror(t, []Image{{Source: "docker.io/library/signed:1", Repository: repo}}, testOptions(t, target, h, nil)...)
 			got := rep.Images[0]
+			if got.PullsNeeded != got.PullsUsed {
+				t.Errorf("pulls needed %d, used %d", got.PullsNeeded, got.PullsUsed)
+			}
 			if d := head(t, target, repo+":sha256-"+dh.Hex+".sig"); d != sig {
 				t.Errorf("ECR signature tag = %q, want %s", d, sig)
 			}
@@ -388,17 +408,17 @@ func TestReferrersCopied(t *testing.T) {
 			if copied != 2 || len(got.Warnings) != 0 {
 				t.Errorf("referrers = %+v, warnings %q; want 2 copied, no warning", got.Referrers, got.Warnings)
 			}
-			// image + signature + referrer (+ the tag-schema index).
-			wantPulls := int64(3)
-			if !api {
-				wantPulls = 4
-			}
 			if s := h.proxy.Stats(); s.Pulls != wantPulls || got.PullsUsed != int(wantPulls) {
 				t.Errorf("pulls = %d (report %d), want %d", s.Pulls, got.PullsUsed, wantPulls)
 			}
 
-			// The same digest under another tag: ECR has the referrers.
+			// The same digest under another tag: ECR has the referrers, and
+			// the plan knows it.
 			h.proxy.Reset()
+			dry = mustMirror(t, []Image{{Source: "docker.io/library/signed:2", Repository: repo}}, append(testOptions(t, target, h, nil), WithDryRun(true))...)
+			if d := dry.Images[0]; d.PullsNeeded != 1 || d.PullsEstimate {
+				t.Errorf("second dry run: pulls needed %d, estimate %v; want 1, exact", d.PullsNeeded, d.PullsEstimate)
+			}
 			rep = mustMirror(t, []Image{{Source: "docker.io/library/signed:2", Repository: repo}}, testOptions(t, target, h, nil)...)
 			for _, r := range rep.Images[0].Referrers {
 				if r.Action != "present" {
@@ -407,6 +427,15 @@ func TestReferrersCopied(t *testing.T) {
 			}
 			if s := h.proxy.Stats(); s.Pulls != 1 {
 				t.Errorf("second copy: %d pulls, want 1 (the image's manifest only)", s.Pulls)
+			}
+
+			// Warm: an up-to-date image costs no request for its referrers.
+			h.proxy.Reset()
+			rep = mustMirror(t, []Image{{Source: "docker.io/library/signed:1", Repository: repo}}, testOptions(t, target, h, nil)...)
+			// The registry's /v2/ ping and the tag's HEAD: no referrer looked for.
+			if s := h.proxy.Stats(); rep.Images[0].Action != None || s.Pulls != 0 || s.ManifestHeads != 1 || s.Requests != 2 {
+				t.Errorf("warm run: action %s, %d pulls, %d manifest HEADs, %d requests; want none, 0, 1, 2",
+					rep.Images[0].Action, s.Pulls, s.ManifestHeads, s.Requests)
 			}
 
 			// --no-referrers copies the image alone.

@@ -56,21 +56,23 @@ type run struct {
 
 // plan is one image's state between planning and copying.
 type plan struct {
-	img      Image
-	res      *Result
-	src      sourceRef
-	ic       *imageCtx
-	ctx      context.Context
-	tgtRepo  name.Repository
-	tgtRef   name.Reference // tag, or digest when the source has no tag
-	srcDesc  *v1.Descriptor
-	srcErr   error // the source HEAD's error, while planning
-	tgtDesc  *v1.Descriptor
-	readHost string
-	err      error
-	start    time.Time
-	pushed   []v1.Descriptor // image manifests of the copy, for the scan gate
-	written  bool            // the target was written: a later failure (scan) keeps the new digest
+	img         Image
+	res         *Result
+	src         sourceRef
+	ic          *imageCtx
+	ctx         context.Context
+	tgtRepo     name.Repository
+	tgtRef      name.Reference // tag, or digest when the source has no tag
+	srcDesc     *v1.Descriptor
+	srcErr      error // the source HEAD's error, while planning
+	tgtDesc     *v1.Descriptor
+	readHost    string
+	err         error
+	start       time.Time
+	pushed      []v1.Descriptor // image manifests of the copy, for the scan gate
+	refPulls    int             // counted pulls planned for referrers, part of res.PullsNeeded
+	imgEstimate bool            // the image's own pulls (referrers aside) are an estimate
+	written     bool            // the target was written: a later failure (scan) keeps the new digest
 }
 
 // Mirror copies images into ECR. For each image it HEADs the source (free on
@@ -415,6 +417,7 @@ func (r *run) planImage(p *plan) {
 		if res.Action == Copy || res.Action == Update {
 			res.PullsNeeded, res.PullsEstimate = r.pullsNeeded(p)
 			r.planContent(p)
+			r.planReferrers(p)
 			if len(r.platforms) == 0 || !srcDesc.MediaType.IsIndex() {
 				res.Digest = res.SourceDigest
 			}
@@ -483,11 +486,23 @@ func (r *run) pullsNeeded(p *plan) (n int, estimate bool) {
 // budget refuses, before any counted pull, the copies from a registry whose
 // remaining quota is smaller than what they need.
 func (r *run) budget(plans []*plan) {
-	need := map[string]int{}
+	need, refs := map[string]int{}, map[string]int{}
 	for _, p := range plans {
 		if p.err == nil && (p.res.Action == Copy || p.res.Action == Update) {
-			need[p.readHost] += p.res.PullsNeeded
+			// Referrers do not stop their image: those the quota cannot
+			// cover are skipped with a warning while copying.
+			need[p.readHost] += p.res.PullsNeeded - p.refPulls
+			refs[p.readHost] += p.refPulls
 		}
+	}
+	for _, p := range plans {
+		q := r.book.quota(p.readHost)
+		if p.err != nil || p.refPulls == 0 || q == nil || need[p.readHost] > q.Remaining ||
+			need[p.readHost]+refs[p.readHost] <= q.Remaining {
+			continue
+		}
+		r.warn(p, fmt.Sprintf("the copies' signatures and referrers need %d more counted pulls than the quota seen on %s has left (%s): those it cannot cover are skipped",
+			need[p.readHost]+refs[p.readHost]-q.Remaining, p.readHost, q))
 	}
 	hosts := make([]string, 0, len(need))
 	for h := range need {
@@ -503,7 +518,7 @@ func (r *run) budget(plans []*plan) {
 		for _, p := range plans {
 			// An image that needs no counted pull (a content source holds
 			// it) spends nothing, so the budget does not stop it.
-			free := p.res.PullsNeeded == 0 && !p.res.PullsEstimate
+			free := p.res.PullsNeeded-p.refPulls == 0 && !p.imgEstimate
 			if p.err == nil && !free && p.readHost == host && (p.res.Action == Copy || p.res.Action == Update) {
 				switch {
 				case r.o.DryRun:

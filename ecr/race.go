@@ -75,7 +75,7 @@ func (r *run) landedMeanwhile(p *plan) bool {
 	}
 	res := p.res
 	res.Status, res.Action, res.Digest, res.TargetDigest = UpToDate, None, d.Digest.String(), d.Digest.String()
-	res.PullsNeeded, res.PullsEstimate = 0, false
+	res.PullsNeeded, res.PullsEstimate, res.PullsEstimateReason, p.refPulls = 0, false, "", 0
 	r.em.emit(Event{Image: p.img.Source, Kind: "plan", Status: string(res.Status), Digest: res.Digest,
 		Message: "copied meanwhile by another run; nothing to do"})
 	return true

@@ -53,13 +53,16 @@ type Result struct {
 	MediaType string   `json:"media_type,omitempty"`
 	Platforms []string `json:"platforms,omitempty"` // platforms copied from an index
 
-	// PullsNeeded is the counted pulls (manifest GETs) the copy needs. When
-	// PullsEstimate is set the number is an estimate: how many platforms an
-	// index has is known only once the index itself has been pulled.
-	PullsNeeded   int    `json:"pulls_needed"`
-	PullsEstimate bool   `json:"pulls_estimate,omitempty"`
-	PullsUsed     int    `json:"pulls_used"`
-	Quota         *Quota `json:"quota,omitempty"` // source quota seen while planning
+	// PullsNeeded is the counted pulls (manifest GETs) the copy needs, its
+	// signatures and other referrers included. When PullsEstimate is set
+	// the number is an estimate, and PullsEstimateReason says why: how many
+	// platforms an index has is known only once the index itself has been
+	// pulled, for instance.
+	PullsNeeded         int    `json:"pulls_needed"`
+	PullsEstimate       bool   `json:"pulls_estimate,omitempty"`
+	PullsEstimateReason string `json:"pulls_estimate_reason,omitempty"`
+	PullsUsed           int    `json:"pulls_used"`
+	Quota               *Quota `json:"quota,omitempty"` // source quota seen while planning
 
 	// ContentSource is the content source found holding the image while
 	// planning: the copy reads it from there by digest.
@@ -103,9 +106,10 @@ type Report struct {
 	Quotas      []Quota  `json:"quotas,omitempty"` // per source host, as last seen
 	PullsNeeded int      `json:"pulls_needed"`
 	// PullsEstimate marks PullsNeeded as a lower bound: an index whose
-	// platforms are unknown until it is pulled counts as two, and a platform
+	// platforms are unknown until it is pulled counts as two, a platform
 	// subset of an OCI index keeps attestation manifests that show only in
-	// the index.
+	// the index, and some referrers show only once a manifest is read (each
+	// image's PullsEstimateReason says which).
 	PullsEstimate bool `json:"pulls_estimate,omitempty"`
 	PullsUsed     int  `json:"pulls_used"`
 	// Pulls is the counted pulls (planned, in a dry run) per registry the
