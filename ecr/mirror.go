@@ -72,6 +72,7 @@ type plan struct {
 	pushed      []v1.Descriptor // image manifests of the copy, for the scan gate
 	refPulls    int             // counted pulls planned for referrers, part of res.PullsNeeded
 	imgEstimate bool            // the image's own pulls (referrers aside) are an estimate
+	refNone     bool            // the plan found that the source has no referrer of the image
 	written     bool            // the target was written: a later failure (scan) keeps the new digest
 }
 

@@ -50,7 +50,7 @@ func (r *run) planReferrers(p *plan) {
 		return
 	}
 	ctx, s := p.ctx, p.srcDesc.Digest
-	n, found := 0, false
+	n, found, failed := 0, false, false
 	// count adds a referrer with digest d unless ECR has it at target (a
 	// tag when tagged, by digest otherwise) or a content source holds it.
 	count := func(d v1.Hash, mt string, tag string) {
@@ -77,6 +77,7 @@ func (r *run) planReferrers(p *plan) {
 		switch {
 		case notFound(err):
 		case err != nil:
+			failed = true
 			estimate("cosign tag " + tag + " could not be checked")
 		default:
 			count(d.Digest, string(d.MediaType), tag)
@@ -91,6 +92,7 @@ func (r *run) planReferrers(p *plan) {
 		remote.WithReferrersTagFallback(false),
 	)
 	if err != nil {
+		failed = true
 		estimate("the referrers could not be listed")
 	} else {
 		idx, err := remote.Referrers(p.src.read.Digest(s.String()), remote.Reuse(refPull), remote.WithContext(ctx))
@@ -109,6 +111,7 @@ func (r *run) planReferrers(p *plan) {
 			switch {
 			case notFound(herr):
 			case herr != nil:
+				failed = true
 				estimate("the referrers could not be listed")
 			default:
 				found = true
@@ -125,6 +128,7 @@ func (r *run) planReferrers(p *plan) {
 				estimate("the referrers' tag-schema index lists them only once it is read (counted as one)")
 			}
 		default:
+			failed = true
 			estimate("the referrers could not be listed")
 		}
 	}
@@ -134,6 +138,8 @@ func (r *run) planReferrers(p *plan) {
 	}
 	p.res.PullsNeeded += n
 	p.refPulls = n
+	// The source has nothing beside the image: the copy need not ask again.
+	p.refNone = !found && !failed
 }
 
 // contentHolds reports whether one of p's content sources holds the manifest

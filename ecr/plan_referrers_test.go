@@ -54,6 +54,18 @@ func TestPlanCountsReferrers(t *testing.T) {
 		}
 	}
 
+	// The lookups of an unsigned image are made once, by the plan.
+	once := []Image{{Source: "docker.io/library/plain:1", Repository: repo + "/once"}}
+	h.proxy.Reset()
+	mustMirror(t, once, append(testOptions(t, target, h, nil), WithDryRun(true))...)
+	planned := h.proxy.Stats().Requests
+	h.proxy.Reset()
+	mustMirror(t, once, testOptions(t, target, h, nil)...)
+	copied := h.proxy.Stats()
+	if copied.Requests-copied.ManifestGets-copied.BlobGets != planned {
+		t.Errorf("unsigned image: %d requests besides GETs while copying, %d while planning; want the same",
+			copied.Requests-copied.ManifestGets-copied.BlobGets, planned)
+	}
 	if why := dry.Images[2].PullsEstimateReason; !strings.Contains(why, "platforms of a signed index") {
 		t.Errorf("signed index: estimate reason %q, want the platforms' signatures named", why)
 	}

@@ -77,7 +77,9 @@ func (r *run) copyReferrers(p *plan) {
 		r.warn(p, fmt.Sprintf("platform subset: kept %d attestation manifest(s) of the kept platforms, dropped %d of platforms not copied",
 			p.res.AttestationsKept, p.res.AttestationsDropped))
 	}
-	if r.o.NoReferrers || r.o.DryRun {
+	// The plan looked for them a moment ago and found none: the platforms
+	// of an index are not looked at either, so there is nothing to do.
+	if r.o.NoReferrers || r.o.DryRun || p.refNone {
 		return
 	}
 	// Pulls reserved for referrers and not made are given back.
