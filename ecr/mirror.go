@@ -45,7 +45,8 @@ type run struct {
 	csTimeout  time.Duration
 	srcRT      http.RoundTripper // the source client's transport, for the referrers client
 	keychain   authn.Keychain
-	imgContent sync.Map // *plan -> *imageContent
+	tokens     *sharedTokens // one source token for the checks of many repositories
+	imgContent sync.Map      // *plan -> *imageContent
 
 	batch *batchCheck // ECR API answers for many tags at once; nil when off
 
@@ -179,6 +180,9 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 	rep.Images = make([]Result, len(plans))
 	if !o.NoBatchCheck {
 		r.batch = newBatchCheck(o.api, account, plans)
+	}
+	if !o.NoSharedTokens {
+		r.tokens = newSharedTokens(r, plans)
 	}
 	eachLimit(plans, r.o.HeadJobs, func(p *plan) { r.planImage(p) })
 	r.budget(plans)
@@ -359,7 +363,7 @@ func (r *run) planImage(p *plan) {
 	// a failure: when ECR has the tag, a 429 is not waited out and ECR's
 	// copy is kept at once.
 	tgtDesc, err := r.checkTarget(p, func() {
-		p.srcDesc, p.srcErr = r.src.Head(ctx, p.src.readRef())
+		p.srcDesc, p.srcErr = r.srcHead(ctx, p.src.readRef())
 	})
 	srcDesc, srcErr := p.srcDesc, p.srcErr
 	p.srcDesc, p.srcErr = nil, nil

@@ -39,6 +39,10 @@ type Options struct {
 	// NoBatchCheck checks every ECR tag with a registry HEAD instead of
 	// asking the ECR API (BatchGetImage) for up to 100 tags at once.
 	NoBatchCheck bool
+	// NoSharedTokens logs in to the source once per repository for the
+	// checks instead of fetching one token for up to 50 repositories of a
+	// registry.
+	NoSharedTokens bool
 
 	// Sources.
 	Mirrors  map[string]string // registry (docker.io) -> base URL to read it through
@@ -206,6 +210,10 @@ func WithHeadJobs(n int) Option { return func(o *Options) { o.HeadJobs = n } }
 // WithBatchCheck asks the ECR API (BatchGetImage) for up to 100 tags of a
 // repository at once before HEADing them one by one (default true).
 func WithBatchCheck(v bool) Option { return func(o *Options) { o.NoBatchCheck = !v } }
+
+// WithSharedTokens turns on or off (default on) checking the source images
+// of many repositories of one registry with one bearer token.
+func WithSharedTokens(v bool) Option { return func(o *Options) { o.NoSharedTokens = !v } }
 
 // WithRegistryMirror reads registry (for example docker.io) through the
 // registry at baseURL (for example https://artifactory.example.com/docker-remote).

@@ -1,0 +1,132 @@
+package ecr
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// tokenBatch is how many repositories one shared token covers at most. Each
+// scope is a query parameter of the token request, so the URL stays well
+// under the 8 KiB that servers commonly accept.
+const tokenBatch = 50
+
+// sharedTokens lets the source checks of many repositories of one registry
+// use one bearer token. go-containerregistry's remote.Puller logs in once
+// per repository (one ping, one token request each); Docker Hub's token
+// service, like the distribution spec's, grants several scope= parameters
+// in one request. transport.NewWithContext already takes several scopes, so
+// the token is fetched by go-containerregistry itself; what it cannot
+// express is sharing that transport across repositories, which is what
+// this wrapper does: it hands the logged-in transport to a puller of its
+// own as a transport.Wrapper, which the puller uses as it is.
+//
+// Only the checks (manifest HEADs) use it. Whenever the shared token does
+// not work (the token service refuses several scopes, or a HEAD still gets
+// 401), the check falls back to the source client's own per-repository
+// login. The token stays inside go-containerregistry's bearer transport: it
+// is never put in an error or an event.
+type sharedTokens struct {
+	batch map[string]*tokenGroup // registry/repository -> its group
+}
+
+// tokenGroup is one token's worth of repositories of one registry.
+type tokenGroup struct {
+	reg    name.Registry
+	scopes []string
+	once   sync.Once
+	puller *remote.Puller // nil when the login failed
+	// broken is set once a check got 401 or 403 with the shared token:
+	// the other repositories of the group then log in on their own
+	// straight away.
+	broken atomic.Bool
+}
+
+// newSharedTokens groups the repositories the plans read by registry, in
+// batches of tokenBatch. A registry read for one repository only is left to
+// the per-repository flow.
+func newSharedTokens(r *run, plans []*plan) *sharedTokens {
+	byReg := map[string][]name.Repository{}
+	regs := map[string]name.Registry{}
+	seen := map[string]bool{}
+	for _, p := range plans {
+		src, err := parseSource(p.img.Source, r.mirrors, r.insecure)
+		if err != nil {
+			continue
+		}
+		repo := src.read
+		key := repo.Name()
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		reg := repo.Registry.RegistryStr()
+		byReg[reg] = append(byReg[reg], repo)
+		regs[reg] = repo.Registry
+	}
+	st := &sharedTokens{batch: map[string]*tokenGroup{}}
+	for reg, repos := range byReg {
+		if len(repos) < 2 {
+			continue
+		}
+		for i := 0; i < len(repos); i += tokenBatch {
+			g := &tokenGroup{reg: regs[reg]}
+			for _, repo := range repos[i:min(i+tokenBatch, len(repos))] {
+				g.scopes = append(g.scopes, repo.Scope(transport.PullScope))
+				st.batch[repo.Name()] = g
+			}
+		}
+	}
+	return st
+}
+
+// login logs the group in once, with all its scopes in one token request.
+func (g *tokenGroup) login(ctx context.Context, r *run) *remote.Puller {
+	g.once.Do(func() {
+		auth, err := r.keychain.Resolve(g.reg)
+		if err != nil {
+			return
+		}
+		// The puller does not wrap a transport.Wrapper in its retry and
+		// user-agent transports, so they go inside, as the source client
+		// has them.
+		inner := transport.NewRetry(transport.NewUserAgent(r.srcRT, "ecrbase"),
+			transport.WithRetryBackoff(r.o.backoff),
+			transport.WithRetryPredicate(retryable(false)),
+			transport.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusInternalServerError,
+				http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout))
+		// The login is shared: one image giving up must not cancel it for
+		// the others.
+		rt, err := transport.NewWithContext(context.WithoutCancel(ctx), g.reg, auth, inner, g.scopes)
+		if err != nil {
+			return
+		}
+		g.puller, _ = remote.NewPuller(remote.WithTransport(rt), remote.WithUserAgent("ecrbase"))
+	})
+	return g.puller
+}
+
+// head checks ref with the group's shared token when there is one that
+// works, and with the source client otherwise.
+func (r *run) srcHead(ctx context.Context, ref name.Reference) (*v1.Descriptor, error) {
+	if st := r.tokens; st != nil {
+		if g := st.batch[ref.Context().Name()]; g != nil && !g.broken.Load() {
+			if pl := g.login(ctx, r); pl != nil {
+				d, err := pl.Head(ctx, ref)
+				var te *transport.Error
+				if err == nil || !errors.As(err, &te) || (te.StatusCode != http.StatusUnauthorized && te.StatusCode != http.StatusForbidden) {
+					return d, err
+				}
+				g.broken.Store(true)
+			}
+		}
+	}
+	return r.src.Head(ctx, ref)
+}
