@@ -103,26 +103,7 @@ func TestManyProcesses(t *testing.T) {
 	want := map[string]string{} // repository:tag -> upstream digest
 	for i := range nImages {
 		refs[i] = fmt.Sprintf("team/app%d:1.%d", i, i)
-		target, err := name.ParseReference(strings.TrimPrefix(up.URL, "http://") + "/" + refs[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d v1.Hash
-		if i%3 == 0 {
-			idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-			for _, p := range []string{"linux/amd64", "linux/arm64"} {
-				pl, _ := v1.ParsePlatform(p)
-				idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: onBase(t, base), Descriptor: v1.Descriptor{Platform: pl}})
-			}
-			err, d = remote.WriteIndex(target, idx), digestOf(t, idx)
-		} else {
-			img := onBase(t, base)
-			err, d = remote.Write(target, img), digestOf(t, img)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		want["docker-hub/"+refs[i]] = d.String()
+		want["docker-hub/"+refs[i]] = pushOnBase(t, strings.TrimPrefix(up.URL, "http://")+"/"+refs[i], base, i%3 == 0)
 	}
 	// One Dockerfile every build shares, as a monorepo's would be.
 	writeFile(t, filepath.Join(dir, "app", "Dockerfile"), "FROM team/app0:1.0\nFROM team/app1:1.1\n", 0o644)
@@ -432,4 +413,30 @@ func digestOf(t *testing.T, x interface{ Digest() (v1.Hash, error) }) v1.Hash {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// pushOnBase writes to target an image on base, or with index an OCI index
+// of two platforms of such images, and returns its digest.
+func pushOnBase(t *testing.T, target string, base v1.Layer, index bool) string {
+	t.Helper()
+	ref, err := name.ParseReference(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d v1.Hash
+	if index {
+		idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+		for _, p := range []string{"linux/amd64", "linux/arm64"} {
+			pl, _ := v1.ParsePlatform(p)
+			idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: onBase(t, base), Descriptor: v1.Descriptor{Platform: pl}})
+		}
+		err, d = remote.WriteIndex(ref, idx), digestOf(t, idx)
+	} else {
+		img := onBase(t, base)
+		err, d = remote.Write(ref, img), digestOf(t, img)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
 }

@@ -19,11 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"ecrbase/ecr"
 	"ecrbase/internal/testenv"
@@ -72,26 +68,7 @@ func TestReplicationBackfillCLI(t *testing.T) {
 	base := static(t, 32<<10)
 	want := map[string]string{} // repository:tag -> digest
 	for i, ref := range []string{"team/api:1", "team/api:2", "team/web:stable"} {
-		target, err := name.ParseReference(upHost + "/" + ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d v1.Hash
-		if i == 2 {
-			idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-			for _, p := range []string{"linux/amd64", "linux/arm64"} {
-				pl, _ := v1.ParsePlatform(p)
-				idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: onBase(t, base), Descriptor: v1.Descriptor{Platform: pl}})
-			}
-			err, d = remote.WriteIndex(target, idx), digestOf(t, idx)
-		} else {
-			img := onBase(t, base)
-			err, d = remote.Write(target, img), digestOf(t, img)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		want["docker-hub/"+ref] = d.String()
+		want["docker-hub/"+ref] = pushOnBase(t, upHost+"/"+ref, base, i == 2)
 	}
 	list := filepath.Join(dir, "images.txt")
 	writeFile(t, list, "# catalogue\nteam/api:1\nteam/api:2\nteam/web:stable\n", 0o644)

@@ -114,23 +114,7 @@ func newHub(t testing.TB) *hub {
 // returns its digest.
 func (h *hub) push(t testing.TB, repoTag string, x remote.Taggable) string {
 	t.Helper()
-	ref, err := name.ParseReference(h.upstream + "/library/" + repoTag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d v1.Hash
-	switch x := x.(type) {
-	case v1.Image:
-		err = remote.Write(ref, x)
-		d, _ = x.Digest()
-	case v1.ImageIndex:
-		err = remote.WriteIndex(ref, x)
-		d, _ = x.Digest()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
+	return pushTo(t, h.upstream, "library/"+repoTag, x)
 }
 
 func randomImage(t testing.TB, size int64, layers int64) v1.Image {

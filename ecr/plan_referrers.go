@@ -83,14 +83,7 @@ func (r *run) planReferrers(p *plan) {
 			count(d.Digest, string(d.MediaType), tag)
 		}
 	}
-	refPull, err := remote.NewPuller(
-		remote.WithTransport(r.srcRT),
-		remote.WithAuthFromKeychain(r.keychain),
-		remote.WithRetryBackoff(r.o.backoff),
-		remote.WithRetryPredicate(retryable(false)),
-		remote.WithUserAgent("ecrbase"),
-		remote.WithReferrersTagFallback(false),
-	)
+	refPull, err := r.referrersPuller()
 	if err != nil {
 		failed = true
 		estimate("the referrers could not be listed")

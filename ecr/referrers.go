@@ -110,16 +110,7 @@ func (r *run) copyReferrers(p *plan) {
 	if len(subjects) == 0 {
 		return
 	}
-	refPull, err := remote.NewPuller(
-		remote.WithTransport(r.srcRT),
-		remote.WithAuthFromKeychain(r.keychain),
-		remote.WithRetryBackoff(r.o.backoff),
-		remote.WithRetryPredicate(retryable(false)),
-		remote.WithUserAgent("ecrbase"),
-		// The tag schema is read with a HEAD below: the fallback's GET
-		// would be a counted pull even when there is nothing to copy.
-		remote.WithReferrersTagFallback(false),
-	)
+	refPull, err := r.referrersPuller()
 	if err != nil {
 		r.warn(p, fmt.Sprintf("referrers not copied: %v", err))
 		return
@@ -306,4 +297,18 @@ func (c *copier) referrerDone(ref Referrer, err error) {
 	if err == nil && ref.Action == "copied" {
 		c.r.em.emit(Event{Image: c.p.img.Source, Kind: "referrer", Digest: ref.Digest, Message: "of " + ref.Subject})
 	}
+}
+
+// referrersPuller reads the source's referrers API. The tag schema is read
+// with a HEAD by its callers: the library's fallback GET would be a counted
+// pull even when there is nothing to copy.
+func (r *run) referrersPuller() (*remote.Puller, error) {
+	return remote.NewPuller(
+		remote.WithTransport(r.srcRT),
+		remote.WithAuthFromKeychain(r.keychain),
+		remote.WithRetryBackoff(r.o.backoff),
+		remote.WithRetryPredicate(retryable(false)),
+		remote.WithUserAgent("ecrbase"),
+		remote.WithReferrersTagFallback(false),
+	)
 }
