@@ -198,11 +198,14 @@ LOGS=$TMP/logs
 log "work folder $TMP"
 
 # A free TCP port on 127.0.0.1 (others may run their own stacks here).
+# Ports come from below the kernel's ephemeral range (32768 and up by
+# default), so an outgoing connection never holds the port a server is about
+# to bind; a port any socket uses, in any state, is skipped.
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
-		[[ -z $(ss -Htln "sport = :$p") ]] && echo "$p" && return
+		p=$((20000 + RANDOM % 12000))
+		[[ -z $(ss -Htan "sport = :$p") ]] && echo "$p" && return
 	done
 }
 
