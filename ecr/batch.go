@@ -46,7 +46,7 @@ type repoBatch struct {
 	absent bool // the API said the repository does not exist
 }
 
-func newBatchCheck(a api, account string, plans []*plan) *batchCheck {
+func newBatchCheck(a api, account string, plans []*imageJob) *batchCheck {
 	b := &batchCheck{api: a, registry: account, repos: map[string]*repoBatch{}}
 	for _, p := range plans {
 		id := imageID(p)
@@ -64,8 +64,8 @@ func newBatchCheck(a api, account string, plans []*plan) *batchCheck {
 }
 
 // imageID is the tag, or the digest for a reference without a tag, that
-// the plan's target is written at.
-func imageID(p *plan) string {
+// the job's target is written at.
+func imageID(p *imageJob) string {
 	s, err := parseSource(p.img.Source, nil, nil)
 	if err != nil {
 		return ""
@@ -76,9 +76,9 @@ func imageID(p *plan) string {
 	return s.digest
 }
 
-// lookup returns what ECR has at the plan's target, when the batch call
+// lookup returns what ECR has at the job's target, when the batch call
 // for its repository reported it.
-func (b *batchCheck) lookup(ctx context.Context, p *plan) *v1.Descriptor {
+func (b *batchCheck) lookup(ctx context.Context, p *imageJob) *v1.Descriptor {
 	if b == nil {
 		return nil
 	}
@@ -90,19 +90,19 @@ func (b *batchCheck) lookup(ctx context.Context, p *plan) *v1.Descriptor {
 	return rb.found[p.tgtRef.Identifier()]
 }
 
-// absent reports whether the API said, while planning, that the plan's
+// absent reports whether the API said, while planning, that the job's
 // repository did not exist.
-func (b *batchCheck) absent(p *plan) bool {
+func (b *batchCheck) absent(p *imageJob) bool {
 	if b == nil || b.repos[p.img.Repository] == nil {
 		return false
 	}
 	return b.repos[p.img.Repository].absent
 }
 
-// existsNow asks the ECR API, for the plan's target, whether its
+// existsNow asks the ECR API, for the job's target, whether its
 // repository exists now. Any answer but "it exists" (not found, denied,
 // failed) is no.
-func (b *batchCheck) existsNow(ctx context.Context, p *plan) bool {
+func (b *batchCheck) existsNow(ctx context.Context, p *imageJob) bool {
 	if b == nil || b.denied.Load() {
 		return false
 	}
@@ -160,9 +160,9 @@ func (b *batchCheck) fetch(ctx context.Context, repo string, refs []string) (fou
 	return found, false
 }
 
-// knownTarget is the batch answer for the plan's target as a HEAD would
+// knownTarget is the batch answer for the job's target as a HEAD would
 // give it; nil when the batch did not find it.
-func (r *run) knownTarget(p *plan) (*v1.Descriptor, bool) {
+func (r *run) knownTarget(p *imageJob) (*v1.Descriptor, bool) {
 	d := r.batch.lookup(p.ctx, p)
 	if d == nil {
 		return nil, false

@@ -218,7 +218,7 @@ func (r *run) contentSetup() error {
 	}
 	var err error
 	r.csPull, err = remote.NewPuller(
-		remote.WithTransport(pacedTransport{inner: guard{inner: base, schemes: schemes{explicit: explicit}}, pacers: paced}),
+		remote.WithTransport(pacedTransport{inner: httpsUpgrader{inner: base, schemes: schemes{explicit: explicit}}, pacers: paced}),
 		remote.WithAuthFromKeychain(keychain),
 		remote.WithRetryPredicate(func(error) bool { return false }),
 		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
@@ -233,7 +233,7 @@ func (r *run) contentSetup() error {
 }
 
 // contentOf returns the content state of p's image.
-func (r *run) contentOf(p *plan) *imageContent {
+func (r *run) contentOf(p *imageJob) *imageContent {
 	v, _ := r.imgContent.LoadOrStore(p, &imageContent{skip: map[*contentSource]bool{}})
 	return v.(*imageContent)
 }
@@ -250,7 +250,7 @@ func (ic *imageContent) origin(registry string) *Origin {
 }
 
 // sources returns the content sources still worth asking for p's image.
-func (r *run) sources(p *plan) []*contentSource {
+func (r *run) sources(p *imageJob) []*contentSource {
 	list := r.content[p.src.canonical.RegistryStr()]
 	if len(list) == 0 {
 		return nil
@@ -272,7 +272,7 @@ func (r *run) sources(p *plan) []*contentSource {
 }
 
 // repo is where cs keeps p's repository.
-func (cs *contentSource) repo(p *plan) (name.Repository, error) {
+func (cs *contentSource) repo(p *imageJob) (name.Repository, error) {
 	path := p.src.canonical.RepositoryStr()
 	if cs.m.prefix != "" {
 		path = cs.m.prefix + "/" + path
@@ -284,7 +284,7 @@ func (cs *contentSource) repo(p *plan) (name.Repository, error) {
 // cannot be reached, with a warning that says why. When cs merely lacks
 // what was asked, it is still asked for the rest of the image unless that
 // was the image itself (whole).
-func (r *run) giveUp(p *plan, cs *contentSource, what string, err error, whole bool) {
+func (r *run) giveUp(p *imageJob, cs *contentSource, what string, err error, whole bool) {
 	var te *transport.Error
 	absent := notFound(err) || errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden)
 	if absent && !whole {
@@ -310,7 +310,7 @@ func (r *run) giveUp(p *plan, cs *contentSource, what string, err error, whole b
 }
 
 // cwarn is warn for the concurrent parts of a copy.
-func (r *run) cwarn(p *plan, msg string) {
+func (r *run) cwarn(p *imageJob, msg string) {
 	ic := r.contentOf(p)
 	ic.warnMu.Lock()
 	defer ic.warnMu.Unlock()
@@ -319,7 +319,7 @@ func (r *run) cwarn(p *plan, msg string) {
 
 // planContent finds, with a HEAD by digest, the content source that holds
 // p's image; the copy then spends no counted pull on the registry.
-func (r *run) planContent(p *plan) {
+func (r *run) planContent(p *imageJob) {
 	if p.srcDesc == nil {
 		return
 	}
@@ -358,7 +358,7 @@ func (r *run) planContent(p *plan) {
 // be reached and the reference is pinned by digest: the digest says what
 // the image is, so a content source that holds it is as good. A tag, by
 // contrast, is only ever resolved on the registry itself.
-func (r *run) pinnedFromContent(p *plan, desc *v1.Descriptor, err error) (*v1.Descriptor, error) {
+func (r *run) pinnedFromContent(p *imageJob, desc *v1.Descriptor, err error) (*v1.Descriptor, error) {
 	if err == nil || p.src.digest == "" || !unreachable(err) {
 		return desc, err
 	}
@@ -395,7 +395,7 @@ func (r *run) pinnedFromContent(p *plan, desc *v1.Descriptor, err error) (*v1.De
 // content sources in order of preference, else from ref on the image's own
 // registry (a counted pull on Docker Hub). Bytes whose digest is not d are
 // refused, and that content source is not asked again for the image.
-func (r *run) getManifest(ctx context.Context, p *plan, ref name.Reference, d v1.Hash) (*remote.Descriptor, error) {
+func (r *run) getManifest(ctx context.Context, p *imageJob, ref name.Reference, d v1.Hash) (*remote.Descriptor, error) {
 	desc, tried := r.fromContent(ctx, p, d)
 	if desc != nil {
 		return desc, nil
@@ -410,7 +410,7 @@ func (r *run) getManifest(ctx context.Context, p *plan, ref name.Reference, d v1
 
 // fromContent reads the manifest with digest d from the first content source
 // that holds it, verified; tried says whether any content source was asked.
-func (r *run) fromContent(ctx context.Context, p *plan, d v1.Hash) (desc *remote.Descriptor, tried bool) {
+func (r *run) fromContent(ctx context.Context, p *imageJob, d v1.Hash) (desc *remote.Descriptor, tried bool) {
 	if d.Hex == "" {
 		return nil, false
 	}
@@ -436,7 +436,7 @@ func (r *run) fromContent(ctx context.Context, p *plan, d v1.Hash) (desc *remote
 
 // fromRegistry reads ref from the image's own registry: a counted pull on
 // Docker Hub.
-func (r *run) fromRegistry(ctx context.Context, p *plan, ref name.Reference) (*remote.Descriptor, error) {
+func (r *run) fromRegistry(ctx context.Context, p *imageJob, ref name.Reference) (*remote.Descriptor, error) {
 	desc, err := r.src.Get(ctx, ref) // counted pull
 	if err == nil {
 		ic := r.contentOf(p)
@@ -450,7 +450,7 @@ func (r *run) fromRegistry(ctx context.Context, p *plan, ref name.Reference) (*r
 // unplannedPull reserves the counted pull of manifest d, which the budget
 // expected a content source to supply and none did: refused, before the
 // pull, when the quota seen has none left for it.
-func (r *run) unplannedPull(p *plan, d v1.Hash) error {
+func (r *run) unplannedPull(p *imageJob, d v1.Hash) error {
 	ic := r.contentOf(p)
 	ic.mu.Lock()
 	planned := ic.planned[d]
@@ -458,7 +458,7 @@ func (r *run) unplannedPull(p *plan, d v1.Hash) error {
 	if planned {
 		return nil
 	}
-	if q, others, ok := r.book.reserve(p.ic, p.readHost, 1); !ok {
+	if q, others, ok := r.ledger.reserve(p.ic, p.readHost, 1); !ok {
 		err := fmt.Errorf("%w on %s: no content source supplied manifest %s, and its counted pull is not in the quota seen: %s",
 			ErrPullBudget, p.readHost, d, q)
 		if others > 0 {
@@ -472,7 +472,7 @@ func (r *run) unplannedPull(p *plan, d v1.Hash) error {
 // lacking returns the digests that none of the content sources still in play
 // for p's image holds (a HEAD each, bounded by the content timeout); reading
 // them will cost a counted pull.
-func (r *run) lacking(ctx context.Context, p *plan, ds []v1.Hash) []v1.Hash {
+func (r *run) lacking(ctx context.Context, p *imageJob, ds []v1.Hash) []v1.Hash {
 	var out []v1.Hash
 	for _, d := range ds {
 		held := false
@@ -500,8 +500,8 @@ func (r *run) lacking(ctx context.Context, p *plan, ds []v1.Hash) []v1.Hash {
 	return out
 }
 
-// plan marks manifests whose counted pull the budget has reserved.
-func (ic *imageContent) plan(ds []v1.Hash) {
+// markReserved marks manifests whose counted pull the budget has reserved.
+func (ic *imageContent) markReserved(ds []v1.Hash) {
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
 	if ic.planned == nil {
@@ -512,7 +512,7 @@ func (ic *imageContent) plan(ds []v1.Hash) {
 	}
 }
 
-func (r *run) contentManifest(ctx context.Context, p *plan, cs *contentSource, d v1.Hash) (*remote.Descriptor, error) {
+func (r *run) contentManifest(ctx context.Context, p *imageJob, cs *contentSource, d v1.Hash) (*remote.Descriptor, error) {
 	repo, err := cs.repo(p)
 	if err != nil {
 		return nil, err
@@ -738,7 +738,7 @@ func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // contentReport fills in where p's bytes came from and adds its counted
 // pulls to the report's count per registry.
-func (r *run) contentReport(p *plan, rep *Report) {
+func (r *run) contentReport(p *imageJob, rep *Report) {
 	if v, ok := r.imgContent.Load(p); ok {
 		ic := v.(*imageContent)
 		ic.mu.Lock()

@@ -40,7 +40,7 @@ func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
 // copier copies one image: children by digest first, the tag last.
 type copier struct {
 	r   *run
-	p   *plan
+	p   *imageJob
 	sem chan struct{} // bounds the blobs in flight for the image
 
 	mu sync.Mutex // guards the counters in p.res and p.pushed
@@ -53,9 +53,9 @@ var errHeadMismatch = errors.New("the source's HEAD and GET disagree")
 // copy copies p's image and returns the digest the target now has. Nothing
 // is written to ECR, the repository included, and no platform manifest is
 // read, until the pulls the image needs are known to be there.
-func (r *run) copy(p *plan) (string, error) {
+func (r *run) copy(p *imageJob) (string, error) {
 	ctx := p.ctx
-	defer r.book.release(p.ic, p.readHost)
+	defer r.ledger.release(p.ic, p.readHost)
 	c := &copier{r: r, p: p, sem: make(chan struct{}, r.o.BlobJobs)}
 	desc, err := r.readTop(p) // counted pull, unless a content source has it
 	if err != nil {
@@ -139,7 +139,7 @@ func (r *run) copy(p *plan) (string, error) {
 // tag, by a free HEAD, so a run that keeps ECR's copy spends no pull;
 // otherwise the tag is read and its bytes are checked against the GET's own
 // Docker-Content-Digest (readManifest).
-func (r *run) readTop(p *plan) (*remote.Descriptor, error) {
+func (r *run) readTop(p *imageJob) (*remote.Descriptor, error) {
 	ctx := p.ctx
 	if p.src.digest != "" || p.srcDesc == nil {
 		var want v1.Hash
@@ -230,13 +230,13 @@ func (c *copier) budget(ctx context.Context, descs []v1.Descriptor, missing []bo
 	}
 	nMissing, host := len(counted), p.readHost
 	if len(counted) > 0 && len(r.sources(p)) > 0 {
-		if q := r.book.quota(host); q == nil || len(counted) <= q.Remaining-r.book.promised(host) {
+		if q := r.ledger.quota(host); q == nil || len(counted) <= q.Remaining-r.ledger.promised(host) {
 			return nil
 		}
 		counted = r.lacking(ctx, p, counted)
 	}
 	n := len(counted)
-	if q, others, ok := r.book.reserve(p.ic, host, n); !ok {
+	if q, others, ok := r.ledger.reserve(p.ic, host, n); !ok {
 		err := fmt.Errorf("%w on %s: stopped before copying anything (%s); its %d missing manifests need %d more counted pulls, quota seen: %s",
 			ErrPullBudget, host, spent, nMissing, n, q)
 		if others > 0 {
@@ -244,7 +244,7 @@ func (c *copier) budget(ctx context.Context, descs []v1.Descriptor, missing []bo
 		}
 		return err
 	}
-	r.contentOf(p).plan(counted)
+	r.contentOf(p).markReserved(counted)
 	return nil
 }
 

@@ -27,7 +27,7 @@ type run struct {
 	o         *Options
 	red       *redactor
 	em        *emitter
-	book      *book
+	ledger    *pullLedger
 	auth      *ecrAuth
 	mirrors   map[string]mirror
 	platforms []v1.Platform
@@ -46,7 +46,7 @@ type run struct {
 	srcRT      http.RoundTripper // the source client's transport, for the referrers client
 	keychain   authn.Keychain
 	tokens     *sharedTokens // one source token for the checks of many repositories
-	imgContent sync.Map      // *plan -> *imageContent
+	imgContent sync.Map      // *imageJob -> *imageContent
 
 	batch *batchCheck // ECR API answers for many tags at once; nil when off
 
@@ -55,8 +55,8 @@ type run struct {
 	homes            sync.Map // blob digest -> *blobHome: where this run put it in ECR
 }
 
-// plan is one image's state between planning and copying.
-type plan struct {
+// imageJob is one image's state between planning and copying.
+type imageJob struct {
 	img         Image
 	res         *Result
 	src         sourceRef
@@ -94,7 +94,7 @@ func Mirror(ctx context.Context, images []Image, opts ...Option) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	r := &run{o: o, red: &redactor{}, book: newBook(), mirrors: map[string]mirror{}}
+	r := &run{o: o, red: &redactor{}, ledger: newPullLedger(), mirrors: map[string]mirror{}}
 	r.red.add(dockerHubSecrets(o.getenv)...)
 	r.em = &emitter{w: o.Progress, log: o.Logger, fn: o.OnEvent, red: r.red}
 	rep, err := r.mirror(ctx, images)
@@ -184,11 +184,11 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 	if !o.NoSharedTokens {
 		r.tokens = newSharedTokens(r, plans)
 	}
-	eachLimit(plans, r.o.HeadJobs, func(p *plan) { r.planImage(p) })
+	eachLimit(plans, r.o.HeadJobs, func(p *imageJob) { r.planImage(p) })
 	r.budget(plans)
 
 	if !o.DryRun {
-		r.each(plans, func(p *plan) { r.act(p) })
+		r.each(plans, func(p *imageJob) { r.act(p) })
 	}
 
 	var failed []error
@@ -210,7 +210,7 @@ func (r *run) mirror(ctx context.Context, images []Image) (*Report, error) {
 		rep.PullsEstimate = rep.PullsEstimate || p.res.PullsEstimate
 		rep.PullsUsed += p.res.PullsUsed
 	}
-	rep.Quotas = r.book.all()
+	rep.Quotas = r.ledger.all()
 	rep.Failed = len(failed)
 	if len(failed) > 0 && !o.DryRun {
 		return rep, &MirrorError{Total: len(plans), Images: failed}
@@ -247,7 +247,7 @@ func (r *run) transports() error {
 	}
 	keychain = redactingKeychain{k: keychain, red: r.red}
 	var err error
-	r.srcRT, r.keychain = &sourceTransport{inner: guard{inner: base(), schemes: srcSchemes}, book: r.book, o: o, emit: r.em.emit}, keychain
+	r.srcRT, r.keychain = &sourceTransport{inner: httpsUpgrader{inner: base(), schemes: srcSchemes}, ledger: r.ledger, o: o, emit: r.em.emit}, keychain
 	r.src, err = remote.NewPuller(
 		remote.WithTransport(r.srcRT),
 		remote.WithAuthFromKeychain(keychain),
@@ -276,7 +276,7 @@ func (r *run) transports() error {
 	r.pushRepo = func(repo string) (name.Repository, error) {
 		return name.NewRepository(pushHost+"/"+repo, nameOpts...)
 	}
-	r.tgtRT = guard{inner: base(), schemes: schemes{explicit: map[string]string{pushHost: scheme}}}
+	r.tgtRT = httpsUpgrader{inner: base(), schemes: schemes{explicit: map[string]string{pushHost: scheme}}}
 	tgtOpts := []remote.Option{
 		remote.WithTransport(&targetTransport{inner: r.tgtRT}),
 		remote.WithAuth(r.auth),
@@ -295,15 +295,15 @@ func (r *run) transports() error {
 }
 
 // plans dedupes the images and prepares a result for each.
-func (r *run) plans(ctx context.Context, images []Image) []*plan {
+func (r *run) plans(ctx context.Context, images []Image) []*imageJob {
 	seen := map[Image]bool{}
-	var plans []*plan
+	var plans []*imageJob
 	for _, img := range images {
 		if seen[img] {
 			continue
 		}
 		seen[img] = true
-		p := &plan{img: img, res: &Result{Source: img.Source, Repository: img.Repository}}
+		p := &imageJob{img: img, res: &Result{Source: img.Source, Repository: img.Repository}}
 		p.ctx, p.ic = withImage(ctx, img.Source)
 		plans = append(plans, p)
 	}
@@ -311,7 +311,7 @@ func (r *run) plans(ctx context.Context, images []Image) []*plan {
 }
 
 // each runs f over the plans, Jobs at a time.
-func (r *run) each(plans []*plan, f func(*plan)) {
+func (r *run) each(plans []*imageJob, f func(*imageJob)) {
 	var g errgroup.Group
 	g.SetLimit(r.o.Jobs)
 	for _, p := range plans {
@@ -320,19 +320,19 @@ func (r *run) each(plans []*plan, f func(*plan)) {
 	_ = g.Wait()
 }
 
-func (r *run) fail(p *plan, err error) {
+func (r *run) fail(p *imageJob, err error) {
 	p.err = err
 	r.em.emit(Event{Image: p.img.Source, Kind: "error", Message: err.Error()})
 }
 
-func (r *run) warn(p *plan, msg string) {
+func (r *run) warn(p *imageJob, msg string) {
 	msg = r.red.String(msg)
 	p.res.Warnings = append(p.res.Warnings, msg)
 	r.em.emit(Event{Image: p.img.Source, Kind: "warning", Message: msg})
 }
 
 // planImage HEADs the source and the ECR target and decides what to do.
-func (r *run) planImage(p *plan) {
+func (r *run) planImage(p *imageJob) {
 	ctx, res := p.ctx, p.res
 	var err error
 	res.Status, res.Action = Unresolved, Fail
@@ -372,13 +372,13 @@ func (r *run) planImage(p *plan) {
 		if srcErr == nil {
 			res.SourceDigest, res.MediaType = srcDesc.Digest.String(), string(srcDesc.MediaType)
 		}
-		res.Quota = r.book.quota(p.readHost)
+		res.Quota = r.ledger.quota(p.readHost)
 		r.fail(p, targetErr("checking "+res.Target, err))
 		return
 	}
 	p.tgtDesc = tgtDesc
 	srcDesc, srcErr = r.pinnedFromContent(p, srcDesc, srcErr)
-	res.Quota = r.book.quota(p.readHost)
+	res.Quota = r.ledger.quota(p.readHost)
 	if tgtDesc != nil {
 		res.TargetDigest = tgtDesc.Digest.String()
 	}
@@ -436,7 +436,7 @@ func (r *run) planImage(p *plan) {
 }
 
 // srcName names the source as given, and the mirror it is read through.
-func (p *plan) srcName() string {
+func (p *imageJob) srcName() string {
 	if p.src.read.RegistryStr() != p.src.canonical.RegistryStr() {
 		return p.img.Source + " via " + p.src.read.RegistryStr()
 	}
@@ -445,7 +445,7 @@ func (p *plan) srcName() string {
 
 // upToDate compares the ECR tag with the source. A platform subset is a new
 // index, so it is compared through the source digest recorded in it.
-func (r *run) upToDate(p *plan) bool {
+func (r *run) upToDate(p *imageJob) bool {
 	if p.tgtDesc.Digest == p.srcDesc.Digest {
 		return true
 	}
@@ -461,7 +461,7 @@ func (r *run) upToDate(p *plan) bool {
 }
 
 // targetIndex reads the index ECR has for the target; ECR reads are free.
-func (r *run) targetIndex(p *plan) (*v1.IndexManifest, error) {
+func (r *run) targetIndex(p *imageJob) (*v1.IndexManifest, error) {
 	d, err := r.tgtGet.Get(p.ctx, p.tgtRef)
 	if err != nil {
 		return nil, err
@@ -471,7 +471,7 @@ func (r *run) targetIndex(p *plan) (*v1.IndexManifest, error) {
 
 // pullsNeeded counts the manifest GETs a copy costs: one for the manifest,
 // plus one per platform of an index.
-func (r *run) pullsNeeded(p *plan) (n int, estimate bool) {
+func (r *run) pullsNeeded(p *imageJob) (n int, estimate bool) {
 	if !p.srcDesc.MediaType.IsIndex() {
 		return 1, false
 	}
@@ -490,7 +490,7 @@ func (r *run) pullsNeeded(p *plan) (n int, estimate bool) {
 
 // budget refuses, before any counted pull, the copies from a registry whose
 // remaining quota is smaller than what they need.
-func (r *run) budget(plans []*plan) {
+func (r *run) budget(plans []*imageJob) {
 	need, refs := map[string]int{}, map[string]int{}
 	for _, p := range plans {
 		if p.err == nil && (p.res.Action == Copy || p.res.Action == Update) {
@@ -501,7 +501,7 @@ func (r *run) budget(plans []*plan) {
 		}
 	}
 	for _, p := range plans {
-		q := r.book.quota(p.readHost)
+		q := r.ledger.quota(p.readHost)
 		if p.err != nil || p.refPulls == 0 || q == nil || need[p.readHost] > q.Remaining ||
 			need[p.readHost]+refs[p.readHost] <= q.Remaining {
 			continue
@@ -515,7 +515,7 @@ func (r *run) budget(plans []*plan) {
 	}
 	sort.Strings(hosts)
 	for _, host := range hosts {
-		q := r.book.quota(host)
+		q := r.ledger.quota(host)
 		if q == nil || need[host] <= q.Remaining {
 			continue
 		}
@@ -537,7 +537,7 @@ func (r *run) budget(plans []*plan) {
 }
 
 // act copies an image when the plan says so, then runs the scan gate.
-func (r *run) act(p *plan) {
+func (r *run) act(p *imageJob) {
 	if p.err != nil {
 		return
 	}
@@ -582,7 +582,7 @@ func (r *run) act(p *plan) {
 // source down) into keeping what ECR has, with a warning: the build still
 // works from ECR, it just does not get the upstream change yet. It reports
 // false for anything but an update of a tag ECR has.
-func (r *run) keepStale(p *plan, err error) bool {
+func (r *run) keepStale(p *imageJob, err error) bool {
 	if p.res.Action != Update || p.tgtDesc == nil || p.written {
 		return false
 	}
@@ -592,7 +592,7 @@ func (r *run) keepStale(p *plan, err error) bool {
 	return true
 }
 
-func (r *run) done(p *plan) {
+func (r *run) done(p *imageJob) {
 	res := p.res
 	status := map[Action]string{None: "up-to-date", Copy: "copied", Update: "updated", Keep: "kept"}[res.Action]
 	if p.err != nil {
@@ -630,8 +630,8 @@ func (k mirrorKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 
 // sourceError turns a 429 into a RateLimitError that says how long the
 // image waited; other errors are returned as they are.
-func (r *run) sourceError(p *plan, err error) error {
-	err = r.book.sourceError(p.readHost, err)
+func (r *run) sourceError(p *imageJob, err error) error {
+	err = r.ledger.sourceError(p.readHost, err)
 	var rl *RateLimitError
 	if errors.As(err, &rl) {
 		rl.Waited = time.Duration(p.ic.waited.Load())

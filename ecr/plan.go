@@ -13,7 +13,7 @@ import (
 const defaultHeadJobs = 32
 
 // eachLimit runs f over the plans, n at a time.
-func eachLimit(plans []*plan, n int, f func(*plan)) {
+func eachLimit(plans []*imageJob, n int, f func(*imageJob)) {
 	var g errgroup.Group
 	g.SetLimit(max(n, 1))
 	for _, p := range plans {
@@ -39,12 +39,12 @@ func headBoth(ctx context.Context, tgt func(context.Context) (*v1.Descriptor, er
 	return d, err
 }
 
-// checkTarget finds what ECR has at the plan's target while src runs: from
+// checkTarget finds what ECR has at the job's target while src runs: from
 // the batch ECR API answer for its repository when that has it, else with
 // a registry HEAD. Until ECR has answered, the source client holds back its
 // decision on a 429 or a failure (imageCtx.awaitTarget): whether ECR has
 // the tag decides whether it waits or gives up at once.
-func (r *run) checkTarget(p *plan, src func()) (*v1.Descriptor, error) {
+func (r *run) checkTarget(p *imageJob, src func()) (*v1.Descriptor, error) {
 	p.ic.tgtKnown = make(chan struct{})
 	return headBoth(p.ctx, func(ctx context.Context) (d *v1.Descriptor, err error) {
 		defer func() {

@@ -19,7 +19,7 @@ import (
 // tag-schema index, the signatures of an index's platforms (looked for only
 // when the index has something), and the children of a referrer that is an
 // index itself.
-func (r *run) planReferrers(p *plan) {
+func (r *run) planReferrers(p *imageJob) {
 	var why []string
 	estimate := func(reason string) {
 		if !slices.Contains(why, reason) {
@@ -137,7 +137,7 @@ func (r *run) planReferrers(p *plan) {
 
 // contentHolds reports whether one of p's content sources holds the manifest
 // with digest d: then the copy reads it there, without a counted pull.
-func (r *run) contentHolds(p *plan, d v1.Hash) bool {
+func (r *run) contentHolds(p *imageJob, d v1.Hash) bool {
 	for _, cs := range r.sources(p) {
 		repo, err := cs.repo(p)
 		if err != nil {

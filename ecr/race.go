@@ -65,7 +65,7 @@ func retryRace(ctx context.Context, write func() error) error {
 // builds plan the same copy at once, the ones that reach it after another
 // build finished find the tag at the source digest and spend no counted
 // pull. ECR HEADs are free; an error keeps the plan.
-func (r *run) landedMeanwhile(p *plan) bool {
+func (r *run) landedMeanwhile(p *imageJob) bool {
 	if p.srcDesc == nil || p.src.tag == "" || (len(r.platforms) > 0 && p.srcDesc.MediaType.IsIndex()) {
 		return false
 	}
@@ -90,7 +90,7 @@ func (r *run) landedMeanwhile(p *plan) bool {
 // before anything is read or created for the copy, so waiting costs only
 // free ECR requests; copying again would cost counted pulls. When the tag
 // does not show up at the source digest in time, the copy goes ahead.
-func (r *run) copiedByOther(p *plan) bool {
+func (r *run) copiedByOther(p *imageJob) bool {
 	if !r.batch.absent(p) || r.o.raceWait <= 0 {
 		return false
 	}

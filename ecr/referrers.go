@@ -41,7 +41,7 @@ func WithNoReferrers(v bool) Option { return func(o *Options) { o.NoReferrers = 
 // keepAttestations adds to the platforms kept of a subset the attestation
 // manifests that describe them, in the index's order, and drops those that
 // describe platforms left out: they would refer to nothing in ECR.
-func (r *run) keepAttestations(p *plan, all, kept []v1.Descriptor) []v1.Descriptor {
+func (r *run) keepAttestations(p *imageJob, all, kept []v1.Descriptor) []v1.Descriptor {
 	keep := map[v1.Hash]bool{}
 	for _, d := range kept {
 		keep[d.Digest] = true
@@ -72,7 +72,7 @@ func (r *run) keepAttestations(p *plan, all, kept []v1.Descriptor) []v1.Descript
 // HEADed in ECR first and read (from a content source when one holds it, a
 // counted pull otherwise) only when ECR lacks it. A referrer that cannot be
 // copied is a warning: the image itself is in ECR.
-func (r *run) copyReferrers(p *plan) {
+func (r *run) copyReferrers(p *imageJob) {
 	if p.res.AttestationsKept > 0 || p.res.AttestationsDropped > 0 {
 		r.warn(p, fmt.Sprintf("platform subset: kept %d attestation manifest(s) of the kept platforms, dropped %d of platforms not copied",
 			p.res.AttestationsKept, p.res.AttestationsDropped))
@@ -83,7 +83,7 @@ func (r *run) copyReferrers(p *plan) {
 		return
 	}
 	// Pulls reserved for referrers and not made are given back.
-	defer r.book.release(p.ic, p.readHost)
+	defer r.ledger.release(p.ic, p.readHost)
 	ic := r.contentOf(p)
 	ic.mu.Lock()
 	down := ic.sourceDown
@@ -228,7 +228,7 @@ func (c *copier) ociReferrers(ctx context.Context, refPull *remote.Puller, subje
 // when the quota seen, less what copies under way were promised, has none
 // left: the image is in ECR, and its signatures can follow on a later run.
 func (c *copier) referrerBudget() error {
-	if q, _, ok := c.r.book.reserve(c.p.ic, c.p.readHost, 1); !ok {
+	if q, _, ok := c.r.ledger.reserve(c.p.ic, c.p.readHost, 1); !ok {
 		return fmt.Errorf("%w on %s: quota seen: %s", ErrPullBudget, c.p.readHost, q)
 	}
 	return nil

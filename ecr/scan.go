@@ -29,7 +29,7 @@ func severityRank(s string) int {
 
 // scanGate waits for the scan results of the image manifests just mirrored
 // and fails the image on findings at or above FailOn.
-func (r *run) scanGate(p *plan) error {
+func (r *run) scanGate(p *imageJob) error {
 	ctx, cancel := context.WithTimeout(p.ctx, r.o.ScanTimeout)
 	defer cancel()
 	scan := &Scan{Status: "COMPLETE", Findings: map[string]int32{}}

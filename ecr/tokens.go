@@ -52,7 +52,7 @@ type tokenGroup struct {
 // newSharedTokens groups the repositories the plans read by registry, in
 // batches of tokenBatch. A registry read for one repository only is left to
 // the per-repository flow.
-func newSharedTokens(r *run, plans []*plan) *sharedTokens {
+func newSharedTokens(r *run, plans []*imageJob) *sharedTokens {
 	byReg := map[string][]name.Repository{}
 	regs := map[string]name.Registry{}
 	seen := map[string]bool{}

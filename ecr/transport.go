@@ -41,9 +41,9 @@ func (q *Quota) String() string {
 	return s
 }
 
-// book records, per source host, the quota seen, the counted pulls made and
+// pullLedger records, per source host, the quota seen, the counted pulls made and
 // the last 429.
-type book struct {
+type pullLedger struct {
 	mu       sync.Mutex
 	quotas   map[string]*Quota
 	pulls    map[string]int
@@ -57,14 +57,14 @@ type last429 struct {
 	pullLimit  bool // TOOMANYREQUESTS with a quota, not a bare 429
 }
 
-func newBook() *book {
-	return &book{quotas: map[string]*Quota{}, pulls: map[string]int{}, last: map[string]last429{}, reserved: map[string]int{}}
+func newPullLedger() *pullLedger {
+	return &pullLedger{quotas: map[string]*Quota{}, pulls: map[string]int{}, last: map[string]last429{}, reserved: map[string]int{}}
 }
 
 // reserve promises n pulls of host's quota to one image, unless the quota
 // seen, less what other copies were promised, is smaller. With no quota seen
 // there is nothing to go by, and the promise is kept.
-func (b *book) reserve(ic *imageCtx, host string, n int) (q *Quota, others int, ok bool) {
+func (b *pullLedger) reserve(ic *imageCtx, host string, n int) (q *Quota, others int, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	others = b.reserved[host]
@@ -81,7 +81,7 @@ func (b *book) reserve(ic *imageCtx, host string, n int) (q *Quota, others int, 
 }
 
 // spend turns one promised pull of ic into a pull made.
-func (b *book) spend(ic *imageCtx, host string) {
+func (b *pullLedger) spend(ic *imageCtx, host string) {
 	if ic.reserved.Load() <= 0 {
 		return
 	}
@@ -92,14 +92,14 @@ func (b *book) spend(ic *imageCtx, host string) {
 }
 
 // promised returns the pulls of host's quota promised to copies under way.
-func (b *book) promised(host string) int {
+func (b *pullLedger) promised(host string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.reserved[host]
 }
 
 // release gives back what ic was promised and did not use.
-func (b *book) release(ic *imageCtx, host string) {
+func (b *pullLedger) release(ic *imageCtx, host string) {
 	n := ic.reserved.Swap(0)
 	b.mu.Lock()
 	b.reserved[host] -= int(n)
@@ -132,7 +132,7 @@ func parseLimit(v string) (n, window int, ok bool) {
 	return n, window, true
 }
 
-func (b *book) observe(host string, h http.Header) {
+func (b *pullLedger) observe(host string, h http.Header) {
 	limit, w1, ok1 := parseLimit(h.Get("Ratelimit-Limit"))
 	rem, w2, ok2 := parseLimit(h.Get("Ratelimit-Remaining"))
 	if !ok1 || !ok2 {
@@ -144,7 +144,7 @@ func (b *book) observe(host string, h http.Header) {
 }
 
 // quota returns a copy of the last quota seen on host, or nil.
-func (b *book) quota(host string) *Quota {
+func (b *pullLedger) quota(host string) *Quota {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if q := b.quotas[host]; q != nil {
@@ -154,7 +154,7 @@ func (b *book) quota(host string) *Quota {
 	return nil
 }
 
-func (b *book) all() []Quota {
+func (b *pullLedger) all() []Quota {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var qs []Quota
@@ -227,14 +227,14 @@ func (s schemes) forceHTTPS(host string) bool {
 
 func isLoopback(hostname string) bool { return registry.IsLoopback(hostname) }
 
-// guard upgrades plain HTTP to HTTPS for hosts that may not use it:
+// httpsUpgrader upgrades plain HTTP to HTTPS for hosts that may not use it:
 // go-containerregistry picks HTTP by itself for RFC 1918 and .local hosts.
-type guard struct {
+type httpsUpgrader struct {
 	inner   http.RoundTripper
 	schemes schemes
 }
 
-func (g guard) RoundTrip(req *http.Request) (*http.Response, error) {
+func (g httpsUpgrader) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && g.schemes.forceHTTPS(req.URL.Host) {
 		req = req.Clone(req.Context())
 		req.URL.Scheme = "https"
@@ -246,10 +246,10 @@ func (g guard) RoundTrip(req *http.Request) (*http.Response, error) {
 // and verifies manifest bodies, and handles 429. Everything else is left to
 // go-containerregistry's retry transport above it.
 type sourceTransport struct {
-	inner http.RoundTripper
-	book  *book
-	o     *Options
-	emit  func(Event)
+	inner  http.RoundTripper
+	ledger *pullLedger
+	o      *Options
+	emit   func(Event)
 }
 
 // RoundTrip keeps a loop of its own for 429 because no retry option of
@@ -286,14 +286,14 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 			return nil, &keptError{host: req.URL.Host, err: fmt.Errorf("%s %s: %s", req.Method, req.URL.Path, resp.Status)}
 		}
-		t.book.observe(req.URL.Host, resp.Header)
+		t.ledger.observe(req.URL.Host, resp.Header)
 		if isPull(req) && resp.StatusCode == http.StatusOK {
-			t.book.mu.Lock()
-			t.book.pulls[req.URL.Host]++
-			t.book.mu.Unlock()
+			t.ledger.mu.Lock()
+			t.ledger.pulls[req.URL.Host]++
+			t.ledger.mu.Unlock()
 			if ic != nil {
 				ic.pulls.Add(1)
-				t.book.spend(ic, req.URL.Host)
+				t.ledger.spend(ic, req.URL.Host)
 			}
 			return readManifest(req, resp)
 		}
@@ -307,9 +307,9 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ra := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		_, _, hasQuota := parseLimit(resp.Header.Get("Ratelimit-Remaining"))
 		pullLimit := hasQuota || bytes.Contains(bytes.ToUpper(body), []byte("TOOMANYREQUESTS"))
-		t.book.mu.Lock()
-		t.book.last[req.URL.Host] = last429{retryAfter: ra, pullLimit: pullLimit}
-		t.book.mu.Unlock()
+		t.ledger.mu.Lock()
+		t.ledger.last[req.URL.Host] = last429{retryAfter: ra, pullLimit: pullLimit}
+		t.ledger.mu.Unlock()
 
 		limit := t.o.noWaitLimit
 		switch {
@@ -353,7 +353,7 @@ func (t *sourceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			msg := fmt.Sprintf("%s answered %s, waiting %s (%s of %s used)", req.URL.Host, kind,
 				d.Round(time.Millisecond), (w + d).Round(time.Millisecond), limit)
-			if q := t.book.quota(req.URL.Host); q != nil {
+			if q := t.ledger.quota(req.URL.Host); q != nil {
 				msg += " (quota seen: " + q.String() + ")"
 			}
 			t.emit(Event{Image: src, Kind: "wait", Message: msg})
@@ -496,7 +496,7 @@ func unreachable(err error) bool {
 
 // sourceError turns a 429 from host into a RateLimitError that quotes the
 // quota seen; other errors are returned as they are.
-func (b *book) sourceError(host string, err error) error {
+func (b *pullLedger) sourceError(host string, err error) error {
 	var te *transport.Error
 	if !errors.As(err, &te) || te.StatusCode != http.StatusTooManyRequests {
 		return err

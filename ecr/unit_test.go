@@ -148,7 +148,7 @@ func TestGuardAllowsHTTPOnlyWhereAllowed(t *testing.T) {
 	} {
 		rec := &schemeRecorder{}
 		req, _ := http.NewRequest(http.MethodGet, "http://"+tc.host+"/v2/", nil)
-		_, _ = guard{inner: rec, schemes: sch}.RoundTrip(req)
+		_, _ = httpsUpgrader{inner: rec, schemes: sch}.RoundTrip(req)
 		if rec.got != tc.want {
 			t.Errorf("guard sent http://%s as %s, want %s", tc.host, rec.got, tc.want)
 		}
@@ -223,7 +223,7 @@ func TestRetryable(t *testing.T) {
 
 func TestRateLimitErrorQuotesQuota(t *testing.T) {
 	t.Parallel()
-	b := newBook()
+	b := newPullLedger()
 	h := http.Header{}
 	h.Set("ratelimit-limit", "100;w=21600")
 	h.Set("ratelimit-remaining", "0;w=21600")

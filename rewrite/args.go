@@ -195,7 +195,7 @@ var fallback = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-)(.*)\}$`)
 // spell it: FROM $BASE_IMAGE, ARG BASE_IMAGE=$REGISTRY/$OWNER/scipy,
 // ARG REGISTRY=quay.io. It stops at an ARG whose value comes from
 // --build-arg or that is declared more than once, and says so.
-func (p *plan) levels(r *Ref) ([]level, []string) {
+func (p *editPlan) levels(r *Ref) ([]level, []string) {
 	at := -1
 	if r.text.end != 0 {
 		at = r.text.start
@@ -257,7 +257,7 @@ type state struct {
 }
 
 // resolve is what the FROM of stage i resolves to in s.
-func (p *plan) resolve(s *state, i int) (string, error) {
+func (p *editPlan) resolve(s *state, i int) (string, error) {
 	text, ok := s.froms[i]
 	if !ok {
 		text = p.stages[i].BaseName
@@ -268,7 +268,7 @@ func (p *plan) resolve(s *state, i int) (string, error) {
 
 // exact reports whether v, what a FROM resolves to, is r's image in ECR,
 // with the digest --pin adds or without it.
-func (p *plan) exact(v string, r *Ref) bool {
+func (p *editPlan) exact(v string, r *Ref) bool {
 	named, err := reference.ParseNormalizedNamed(v)
 	if err != nil || !IsECRHost(reference.Domain(named)) || reference.Path(named) != r.Repository {
 		return false
@@ -281,7 +281,7 @@ func (p *plan) exact(v string, r *Ref) bool {
 }
 
 // fromRef is the reference of the FROM of stage i.
-func (p *plan) fromRef(i int) *Ref {
+func (p *editPlan) fromRef(i int) *Ref {
 	for j := range p.refs {
 		if r := &p.refs[j]; r.Kind == KindFrom && r.stage == i {
 			return r
@@ -294,7 +294,7 @@ func (p *plan) fromRef(i int) *Ref {
 // every FROM whose value changes must become its image in ECR, and no
 // other use of a meta ARG (FROM --platform, an ARG in a stage) may see a
 // different value. It returns "" when next is exact.
-func (p *plan) check(cur, next *state) string {
+func (p *editPlan) check(cur, next *state) string {
 	for i, st := range p.stages {
 		before, err1 := p.resolve(cur, i)
 		after, err2 := p.resolve(next, i)
@@ -338,7 +338,7 @@ func (p *plan) check(cur, next *state) string {
 // <ecr>/docker-hub/${TARGETARCH}/alpine). The first edit that BuildKit
 // would resolve to exactly the ECR image, for this FROM and every other use
 // of the ARGs it changes, is made.
-func (p *plan) variableFrom(r *Ref) {
+func (p *editPlan) variableFrom(r *Ref) {
 	host := argHost(p.opts.AccountArg, p.opts.RegionArg)
 	if v, err := p.resolve(p.state, r.stage); err == nil && p.exact(v, r) {
 		// An edit made for an earlier FROM covers this one.
@@ -378,7 +378,7 @@ func (p *plan) variableFrom(r *Ref) {
 // tryHead tries one edit of the head of l: replace it, or with insert,
 // write the ECR host and registry prefix before it. It makes the edit and
 // returns true when the edit is exact, else says why not.
-func (p *plan) tryHead(r *Ref, l level, insert bool, host string) (string, bool) {
+func (p *editPlan) tryHead(r *Ref, l level, insert bool, host string) (string, bool) {
 	tok, _ := headToken(l.text)
 	if tok == "" {
 		return "", false
@@ -467,7 +467,7 @@ func (p *plan) tryHead(r *Ref, l level, insert bool, host string) (string, bool)
 // pin adds the digest a mirror resolved (--pin) to a FROM pointed at ECR
 // through its ARGs, at the end of the FROM where the tag is: the ARG
 // default names the repository only.
-func (p *plan) pin(r *Ref) {
+func (p *editPlan) pin(r *Ref) {
 	d := p.opts.Pins[r.Reference]
 	if d == "" || strings.Contains(r.URI, "@") || strings.Contains(r.Text, "@") || r.text.end == 0 {
 		return
@@ -552,7 +552,7 @@ func headToken(text string) (tok, name string) {
 // otherUse says where a meta ARG is used other than in an image name: an
 // ARG in a stage brings it into that stage's instructions, and FROM
 // --platform reads it. It is empty when there is no such use.
-func (p *plan) otherUse(name string) string {
+func (p *editPlan) otherUse(name string) string {
 	for i, st := range p.stages {
 		if slices.Contains(p.stageArgs[i], name) {
 			return fmt.Sprintf("the stage on line %d also uses", st.Location[0].Start.Line)

@@ -17,7 +17,7 @@
 //	ref.go      Ref, Kind and Status: one reference found and what File does with it
 //	options.go  Options and their defaults
 //	naming.go   ECR repository names and prefixes (rules in internal/registry)
-//	source.go   the file's bytes by line, for edits that change nothing else
+//	lines.go    the file's bytes by line, for edits that change nothing else
 //	env.go      the ARG values in scope while expanding
 //	files.go    Discover, IsDockerfile and WriteFile (atomic, keeps the mode)
 //	diff.go     Diff, a unified diff for --diff

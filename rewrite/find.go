@@ -23,7 +23,7 @@ import (
 type file struct {
 	name   string
 	opts   Options
-	src    *source
+	src    *lineIndex
 	escape byte
 	lex    *shell.Lex
 	nodes  map[int]*parser.Node // top-level instructions by start line
@@ -96,7 +96,7 @@ func analyze(name string, data []byte, opts Options) (*file, error) {
 	}
 	f.escape = byte(res.EscapeToken)
 	f.lex = shell.NewLex(res.EscapeToken)
-	f.src = newSource(data, res.EscapeToken)
+	f.src = newLineIndex(data, res.EscapeToken)
 	for _, n := range res.AST.Children {
 		f.nodes[n.StartLine] = n
 	}

@@ -29,7 +29,7 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{file: f}
+	p := &editPlan{file: f}
 	p.state = &state{over: map[string]string{}, froms: map[int]string{}, env: f.ecrEnv()}
 	p.stageArgs = f.redeclared()
 	if err := p.build(); err != nil {
@@ -47,7 +47,8 @@ type edit struct {
 	order int
 }
 
-type plan struct {
+// editPlan is the edits that rewrite one file.
+type editPlan struct {
 	*file
 	edits    []edit
 	usesArgs bool
@@ -66,7 +67,7 @@ type alias struct {
 	before    int // index of the stage it is inserted before
 }
 
-func (p *plan) build() error {
+func (p *editPlan) build() error {
 	for i := range p.refs {
 		if err := p.ref(&p.refs[i]); err != nil {
 			return err
@@ -76,12 +77,12 @@ func (p *plan) build() error {
 	return p.argBlock()
 }
 
-func (p *plan) keep(r *Ref, note string) {
+func (p *editPlan) keep(r *Ref, note string) {
 	r.Status, r.Note = StatusKept, note
 	p.warnings = append(p.warnings, &Error{File: r.File, Line: r.Line, Err: fmt.Errorf("%s left as written: %s", r.Text, note)})
 }
 
-func (p *plan) ref(r *Ref) error {
+func (p *editPlan) ref(r *Ref) error {
 	if r.Status != StatusRewrite {
 		return nil
 	}
@@ -137,7 +138,7 @@ func refName(s string) string {
 // target is the ECR URI for a reference written as written: the registry
 // and repository are replaced, and the tag and digest are kept as written
 // (variables included). It fails when the name itself has variables.
-func (p *plan) target(written string, r *Ref, host string) (string, bool) {
+func (p *editPlan) target(written string, r *Ref, host string) (string, bool) {
 	name, suffix := splitRef(written)
 	if strings.Contains(name, "$") {
 		return "", false
@@ -190,7 +191,7 @@ var stageNameChars = regexp.MustCompile(`[^a-z0-9._-]+`)
 
 // alias returns the stage name standing for uri, adding the stage before
 // the stage of r when it is new.
-func (p *plan) alias(uri string, r *Ref) string {
+func (p *editPlan) alias(uri string, r *Ref) string {
 	for _, a := range p.aliases {
 		if a.uri == uri {
 			return a.name
@@ -217,7 +218,7 @@ func (p *plan) alias(uri string, r *Ref) string {
 	return name
 }
 
-func (p *plan) stageNameTaken(name string) bool {
+func (p *editPlan) stageNameTaken(name string) bool {
 	for _, s := range p.stages {
 		if s.Name == name {
 			return true
@@ -228,7 +229,7 @@ func (p *plan) stageNameTaken(name string) bool {
 
 // renumber keeps numeric --from=N pointing at the same stage once alias
 // stages are inserted before it.
-func (p *plan) renumber() {
+func (p *editPlan) renumber() {
 	for _, ir := range p.indexRefs {
 		shift := 0
 		for _, a := range p.aliases {
@@ -244,7 +245,7 @@ func (p *plan) renumber() {
 
 // argBlock declares the account and region build arguments once, before
 // the first instruction, reusing declarations the file already has.
-func (p *plan) argBlock() error {
+func (p *editPlan) argBlock() error {
 	if !p.usesArgs {
 		return nil
 	}

@@ -5,9 +5,9 @@ import (
 	"unicode"
 )
 
-// source indexes the raw bytes of a Dockerfile by line, so that a token the
+// lineIndex indexes the raw bytes of a Dockerfile by line, so that a token the
 // parser reports can be traced back to the exact bytes that spell it.
-type source struct {
+type lineIndex struct {
 	data   []byte
 	start  []int // start[i] is the offset of line i+1
 	crlf   bool  // the file's first line ends in CRLF
@@ -16,8 +16,8 @@ type source struct {
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
 
-func newSource(data []byte, escape rune) *source {
-	s := &source{data: data, start: make([]int, 0, bytes.Count(data, []byte{'\n'})+1)}
+func newLineIndex(data []byte, escape rune) *lineIndex {
+	s := &lineIndex{data: data, start: make([]int, 0, bytes.Count(data, []byte{'\n'})+1)}
 	first := 0
 	if bytes.HasPrefix(data, bom) {
 		first = len(bom)
@@ -39,7 +39,7 @@ func newSource(data []byte, escape rune) *source {
 // regular expression, without its cost): the escape token continues the
 // line when it is the last character but blanks and tabs, and is not itself
 // escaped. end is where the line's text stops.
-func (s *source) continues(t []byte) (end int, ok bool) {
+func (s *lineIndex) continues(t []byte) (end int, ok bool) {
 	u := bytes.TrimRight(t, " \t")
 	n := len(u)
 	if n == 0 || u[n-1] != s.escape || (n >= 2 && u[n-2] == s.escape) {
@@ -48,7 +48,7 @@ func (s *source) continues(t []byte) (end int, ok bool) {
 	return n - 1, true
 }
 
-func (s *source) eol() string {
+func (s *lineIndex) eol() string {
 	if s.crlf {
 		return "\r\n"
 	}
@@ -57,7 +57,7 @@ func (s *source) eol() string {
 
 // line returns the raw bytes of line n (1-based) with its line ending, and
 // the offset where they start.
-func (s *source) line(n int) ([]byte, int) {
+func (s *lineIndex) line(n int) ([]byte, int) {
 	if n < 1 || n > len(s.start) {
 		return nil, len(s.data)
 	}
@@ -69,7 +69,7 @@ func (s *source) line(n int) ([]byte, int) {
 }
 
 // lineStart is the offset of line n, or the end of the file.
-func (s *source) lineStart(n int) int {
+func (s *lineIndex) lineStart(n int) int {
 	_, off := s.line(n)
 	return off
 }
@@ -78,7 +78,7 @@ func (s *source) lineStart(n int) int {
 // parser does (leading blanks dropped, continuation tokens removed, comment
 // and blank lines inside a continuation skipped). pos[i] is the offset in
 // the file of text[i].
-func (s *source) logical(n int) (text []byte, pos []int) {
+func (s *lineIndex) logical(n int) (text []byte, pos []int) {
 	for first := true; ; first = false {
 		raw, off := s.line(n)
 		if raw == nil {

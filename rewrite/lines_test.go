@@ -13,7 +13,7 @@ func TestContinuesMatchesBuildKit(t *testing.T) {
 	for _, escape := range []rune{'\\', '`'} {
 		e := regexp.QuoteMeta(string(escape))
 		re := regexp.MustCompile(`([^` + e + `])` + e + `[ \t]*$|^` + e + `[ \t]*$`)
-		s := &source{escape: byte(escape)}
+		s := &lineIndex{escape: byte(escape)}
 		alphabet := []byte{'a', ' ', '\t', '\\', '`'}
 		rng := rand.New(rand.NewPCG(1, 2))
 		for range 20000 {
