@@ -131,7 +131,7 @@ func TestRewriteSpecialInputs(t *testing.T) {
 		t.Fatal("rewrite of a FIFO or a device still running after 30s")
 	}
 	code, _, errOut := ecrbase(t, strings.Repeat("#", rewrite.MaxSize+1), "rewrite", "-")
-	if want := "-: too large for a Dockerfile: over 16 MiB\n"; code != exitError || !strings.HasPrefix(errOut, want) {
+	if want := "-: file too large: over 16 MiB\n"; code != exitError || !strings.HasPrefix(errOut, want) {
 		t.Errorf("rewrite - (16 MiB + 1) = %d, stderr %q; want %q", code, errOut, want)
 	}
 }

@@ -141,7 +141,7 @@ func dropLinkedTwice(files []string) []string {
 	return keep
 }
 
-// MaxSize is the largest Dockerfile ReadFile reads: far above any real one,
+// MaxSize is the largest Dockerfile or compose file ReadFile reads: far above any real one,
 // small enough that a stray large file costs a clear error, not the
 // machine's memory.
 const MaxSize = 16 << 20
@@ -155,7 +155,7 @@ var (
 	// Dockerfile was expected.
 	ErrNotRegular = errors.New("not a regular file")
 	// ErrTooLarge: the file is larger than MaxSize.
-	ErrTooLarge = errors.New("too large for a Dockerfile")
+	ErrTooLarge = errors.New("file too large")
 	// ErrReadOnly: WriteFile refuses a file without write permission unless
 	// forced.
 	ErrReadOnly = errors.New("read-only file: not written (--force writes it)")

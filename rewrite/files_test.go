@@ -231,7 +231,7 @@ func TestSizeLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if _, err := ReadFile(big); !errors.Is(err, ErrTooLarge) || err.Error() != big+": too large for a Dockerfile: over 16 MiB" {
+	if _, err := ReadFile(big); !errors.Is(err, ErrTooLarge) || err.Error() != big+": file too large: over 16 MiB" {
 		t.Errorf("ReadFile(%d bytes) = %v, want ErrTooLarge", MaxSize+1, err)
 	}
 	if err := os.Truncate(big, MaxSize); err != nil {
