@@ -341,14 +341,21 @@ type faultyTarget struct {
 	failHeadAnswers  atomic.Bool  // 500 on manifest HEADs
 	unauthAfterPatch atomic.Bool  // answer 401 to every request after the first blob PATCH
 	unauth           atomic.Bool
+	stallUploads     chan struct{} // when set, blob uploads over 1 MiB are not read until it closes
 }
 
 func newFaultyTarget(t *testing.T) *faultyTarget {
+	return newFaultyTargetWith(t, &faultyTarget{})
+}
+
+// newFaultyTargetWith starts f. When f stalls uploads, its connections take
+// in at most 64 KiB ahead of the handler, so a writer blocks soon: the
+// kernel would otherwise buffer tens of MiB on loopback.
+func newFaultyTargetWith(t *testing.T, f *faultyTarget) *faultyTarget {
 	t.Helper()
 	up, _ := url.Parse("http://" + newRegistry(t))
 	rp := httputil.NewSingleHostReverseProxy(up)
-	f := &faultyTarget{}
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		uploads := strings.Contains(r.URL.Path, "/blobs/uploads/")
 		if f.unauth.Load() {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -356,6 +363,13 @@ func newFaultyTarget(t *testing.T) *faultyTarget {
 		}
 		if uploads && r.Method == http.MethodPatch && f.unauthAfterPatch.Load() {
 			f.unauth.Store(true)
+		}
+		if uploads && f.stallUploads != nil && r.ContentLength > 1<<20 {
+			select {
+			case <-f.stallUploads:
+			case <-r.Context().Done():
+			}
+			return
 		}
 		switch {
 		case uploads && r.Method == http.MethodPost:
@@ -378,9 +392,23 @@ func newFaultyTarget(t *testing.T) *faultyTarget {
 		}
 		rp.ServeHTTP(w, r)
 	}))
+	if f.stallUploads != nil {
+		s.Listener = smallBuffers{s.Listener}
+	}
+	s.Start()
 	t.Cleanup(s.Close)
 	f.host = strings.TrimPrefix(s.URL, "http://")
 	return f
+}
+
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		err = tc.SetReadBuffer(64 << 10)
+	}
+	return c, err
 }
 
 // TestMirrorBlamesTarget: ECR failing is reported as ECR's failure, with
@@ -423,6 +451,37 @@ func TestMirrorBlamesTarget(t *testing.T) {
 				t.Errorf("upload sessions opened %d, cancelled %d; want every failed one cancelled", target.posts.Load(), target.deletes.Load())
 			}
 		})
+	}
+}
+
+// TestMirrorTargetStopsReading: an ECR that stops taking in an upload
+// fails the image after the timeout, blamed on ECR, instead of hanging.
+func TestMirrorTargetStopsReading(t *testing.T) {
+	t.Parallel()
+	stall := make(chan struct{})
+	h, target := newHub(t), newFaultyTargetWith(t, &faultyTarget{stallUploads: stall})
+	t.Cleanup(func() { close(stall) })
+	// Larger than what the sockets of both ends buffer, so the writer
+	// blocks once the target stops reading.
+	h.push(t, "big:1", randomImage(t, 16<<20, 1))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := Mirror(ctx, []Image{{Source: "docker.io/library/big:1", Repository: uniqueRepo(t)}},
+		append(testOptions(t, target.host, h, nil), WithTimeout(time.Second))...)
+	if ctx.Err() != nil {
+		t.Fatal("Mirror still writing to a target that stopped reading after a minute")
+	}
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, ErrTarget) {
+		t.Fatalf("Mirror error = %v, want %v and %v", err, ErrTimeout, ErrTarget)
+	}
+	got := rep.Images[0]
+	for _, want := range []string{"ECR side", target.host, "1s timeout", "sending"} {
+		if !strings.Contains(got.Error, want) {
+			t.Errorf("error %q, want it to name %q", got.Error, want)
+		}
+	}
+	if got.Status != TargetFailed {
+		t.Errorf("status %s, want %s", got.Status, TargetFailed)
 	}
 }
 

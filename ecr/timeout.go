@@ -39,14 +39,37 @@ func (e *TimeoutError) Temporary() bool { return true }
 func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
 
 // newTransport returns an http.Transport whose connect, TLS handshake and
-// response header waits are bounded by d.
+// response header waits are bounded by d, as is each write to a peer that
+// stops reading (an upload ECR no longer takes in).
 func newTransport(d time.Duration) *http.Transport {
 	t := remote.DefaultTransport.(*http.Transport).Clone()
 	dialer := &net.Dialer{Timeout: d, KeepAlive: 30 * time.Second}
-	t.DialContext = dialer.DialContext
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return writeBound{Conn: c, d: d}, nil
+	}
 	t.TLSHandshakeTimeout = d
 	t.ResponseHeaderTimeout = d
 	return t
+}
+
+// writeBound gives each write to the connection d to be taken in. The
+// transport writes a request body a buffer (32 KiB at most) at a time, so
+// this bounds how long an upload may make no progress, not how long it
+// takes.
+type writeBound struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c writeBound) Write(p []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.d)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
 }
 
 // silence bounds the one wait http.Transport cannot: a response body that
@@ -68,8 +91,13 @@ func (s silence) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			while := "waiting for an answer to " + req.Method + " " + req.URL.Path
 			var op *net.OpError
-			if errors.As(err, &op) && op.Op == "dial" {
-				while = "connecting"
+			if errors.As(err, &op) {
+				switch op.Op {
+				case "dial":
+					while = "connecting"
+				case "write":
+					while = "sending " + req.Method + " " + req.URL.Path
+				}
 			}
 			return nil, &TimeoutError{Host: req.URL.Host, Limit: s.d, While: while, Err: err}
 		}
