@@ -68,6 +68,16 @@ func CheckArgName(s string) error {
 	return nil
 }
 
+// CheckSyntax checks what to do with # syntax= images.
+func CheckSyntax(s string) error {
+	return OneOf(string(rewrite.SyntaxKeep), string(rewrite.SyntaxLiteral))(s)
+}
+
+// CheckOnBuild checks what to do with ONBUILD images.
+func CheckOnBuild(s string) error {
+	return OneOf(string(rewrite.OnBuildKeep), string(rewrite.OnBuildLiteral))(s)
+}
+
 // CheckPrefix checks a prefixes entry: a registry host and the ECR
 // repository prefix its images go under.
 func CheckPrefix(host, prefix string) error {

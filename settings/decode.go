@@ -9,9 +9,6 @@ import (
 
 	"github.com/agext/levenshtein"
 	"gopkg.in/yaml.v3"
-
-	"ecrbase/internal/registry"
-	"ecrbase/rewrite"
 )
 
 // field is one key of a mapping in the schema.
@@ -35,7 +32,7 @@ var topFields = []field{
 	{"strict", func(d *decoder, n *yaml.Node) error { return d.boolean(n, "strict", &d.cfg.Strict) }},
 	{"build_args", func(d *decoder, n *yaml.Node) error { return d.pairs(n, "build_args", &d.cfg.BuildArgs, CheckBuildArg) }},
 	{"ignore", func(d *decoder, n *yaml.Node) error {
-		return d.list(n, "ignore", &d.cfg.Ignore, rewrite.CheckIgnorePattern)
+		return d.list(n, "ignore", &d.cfg.Ignore, CheckIgnore)
 	}},
 	{"platforms", func(d *decoder, n *yaml.Node) error { return d.list(n, "platforms", &d.cfg.Platforms, CheckPlatform) }},
 	{"registry_mirrors", func(d *decoder, n *yaml.Node) error {
@@ -271,8 +268,8 @@ func (d *decoder) pairs(n *yaml.Node, name string, dst *[]Pair, check func(k, v 
 
 func (d *decoder) argName(n *yaml.Node, name string, dst *Value[string]) error {
 	return d.str(n, name, dst, func(s string) error {
-		if !registry.ValidArgName(s) {
-			return fmt.Errorf("%q is not a build argument name (letters, digits and _, not starting with a digit)", s)
+		if err := CheckArgName(s); err != nil {
+			return fmt.Errorf("%q is %w", s, err)
 		}
 		return nil
 	})
@@ -280,38 +277,33 @@ func (d *decoder) argName(n *yaml.Node, name string, dst *Value[string]) error {
 
 func (d *decoder) region(n *yaml.Node) error {
 	return d.str(n, "region", &d.cfg.Region, func(s string) error {
-		if !IsRegion(s) {
-			return fmt.Errorf("%q is not an AWS region such as us-east-1 (leave region out for no default)", s)
+		if err := CheckRegion(s); err != nil {
+			return fmt.Errorf("%q is %w (leave region out for no default)", s, err)
 		}
 		return nil
 	})
 }
 
-func (d *decoder) syntax(n *yaml.Node) error {
-	return d.str(n, "syntax", &d.cfg.Syntax, func(s string) error {
-		switch rewrite.SyntaxMode(s) {
-		case rewrite.SyntaxKeep, rewrite.SyntaxLiteral:
-			return nil
+// quoted names the value in front of a check's message.
+func quoted(check func(string) error) func(string) error {
+	return func(s string) error {
+		if err := check(s); err != nil {
+			return fmt.Errorf("%q: %w", s, err)
 		}
-		return fmt.Errorf("%q: want keep or literal", s)
-	})
+		return nil
+	}
+}
+
+func (d *decoder) syntax(n *yaml.Node) error {
+	return d.str(n, "syntax", &d.cfg.Syntax, quoted(CheckSyntax))
 }
 
 func (d *decoder) onbuild(n *yaml.Node) error {
-	return d.str(n, "onbuild", &d.cfg.OnBuild, func(s string) error {
-		switch rewrite.OnBuildMode(s) {
-		case rewrite.OnBuildKeep, rewrite.OnBuildLiteral:
-			return nil
-		}
-		return fmt.Errorf("%q: want keep or literal", s)
-	})
+	return d.str(n, "onbuild", &d.cfg.OnBuild, quoted(CheckOnBuild))
 }
 
 func (d *decoder) tagMutability(n *yaml.Node) error {
-	err := d.str(n, "repository.tag_mutability", &d.cfg.TagMutability, func(s string) error {
-		_, err := registry.TagMutability(s)
-		return err
-	})
+	err := d.str(n, "repository.tag_mutability", &d.cfg.TagMutability, CheckTagMutability)
 	d.cfg.TagMutability.V = strings.ToUpper(d.cfg.TagMutability.V)
 	return err
 }
