@@ -44,11 +44,11 @@ func (s *Settings) ECR() ([]ecr.Option, error) {
 		d := g.duration("timeout")
 		o = append(o, ecr.WithTimeout(d), ecr.WithContentTimeout(d))
 	}
-	content, err := s.contentSources()
+	content, off, _, err := s.contentSources()
 	if err != nil {
 		return nil, err
 	}
-	o = append(o, ecr.WithNoContentSources(g.boolean("no-content-sources")), ecr.WithNoReferrers(g.boolean("no-referrers")))
+	o = append(o, ecr.WithNoContentSources(off), ecr.WithNoReferrers(g.boolean("no-referrers")))
 	if content != nil {
 		o = append(o, ecr.WithContentSources(content))
 	}
@@ -116,22 +116,30 @@ func (s *Settings) checkFileMirrors(insecure []string) error {
 	return nil
 }
 
-// contentSources are the registries' content sources in effect: those of
-// --content-source (REGISTRY=URL, repeatable, in order of preference), else
-// the file's content_sources unless --no-content-sources is given; nil
-// leaves ecr's defaults.
-func (s *Settings) contentSources() (map[string][]string, error) {
+// contentSources are the registries' content sources in effect and where
+// they come from: --no-content-sources turns them all off; else
+// --content-source (REGISTRY=URL, repeatable, in order of preference)
+// replaces the file's content_sources; nil leaves ecr's defaults.
+func (s *Settings) contentSources() (sources map[string][]string, off bool, src Source, err error) {
 	given, err := s.contentFlags()
 	if err != nil {
-		return nil, err
+		return nil, false, Source{}, err
 	}
-	if s.given.boolean("no-content-sources") && given != nil {
-		return nil, usagef("--content-source and --no-content-sources contradict each other")
+	if s.given.boolean("no-content-sources") {
+		if given != nil {
+			return nil, false, Source{}, usagef("--content-source and --no-content-sources contradict each other")
+		}
+		src, _ := s.given.Source("no-content-sources")
+		return nil, true, src, nil
 	}
-	if given != nil || s.given.Has("content-source") || s.given.Has("no-content-sources") {
-		return given, nil
+	if given != nil {
+		src, _ := s.given.Source("content-source")
+		return given, false, src, nil
 	}
-	return s.fileContentSources(), nil
+	if s.File.ContentSources.Set() {
+		return s.fileContentSources(), false, s.fileAt(s.File.ContentSources.Line), nil
+	}
+	return nil, false, Default, nil
 }
 
 // fileContentSources are the file's content_sources by registry; nil when

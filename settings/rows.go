@@ -118,17 +118,12 @@ func (s *Settings) contentRows() ([]Row, error) {
 			rows = append(rows, Row{Name: "content_sources", Value: map[string]string{}, Source: src})
 		}
 	}
-	if src, ok := s.given.Source("no-content-sources"); ok && s.given.boolean("no-content-sources") {
-		add(nil, src)
-		return rows, nil
+	sources, off, src, err := s.contentSources()
+	if err != nil {
+		return nil, err
 	}
-	if src, ok := s.given.Source("content-source"); ok {
-		m, _ := s.contentFlags()
-		add(m, src)
-		return rows, nil
-	}
-	if s.File.ContentSources.Set() {
-		add(s.fileContentSources(), s.fileAt(s.File.ContentSources.Line))
+	if off || sources != nil {
+		add(sources, src)
 		return rows, nil
 	}
 	// The defaults stand aside for a registry read through a mirror.

@@ -231,7 +231,8 @@ func TestECRInsecureRegistries(t *testing.T) {
 }
 
 // TestContentSources: the flag replaces the file's, --no-content-sources
-// turns off both, and with neither the file's apply.
+// turns off both, and with neither (or --no-content-sources=false) the
+// file's apply; config shows what mirror uses.
 func TestContentSources(t *testing.T) {
 	t.Parallel()
 	const file = "version: 1\ncontent_sources:\n  index.docker.io: [https://a.example/docker, https://b.example/docker]\n"
@@ -244,6 +245,8 @@ func TestContentSources(t *testing.T) {
 	}{
 		{"file", nil, map[string][]string{"docker.io": {"https://a.example/docker", "https://b.example/docker"}}, false, Source{Kind: "file", File: ".ecrbase.yaml", Line: 3}},
 		{"flag", Given{"content-source": {Values: []string{"docker.io=https://c.example"}}}, map[string][]string{"docker.io": {"https://c.example"}}, false, Source{Kind: "flag", Flag: "--content-source"}},
+		{"not off", Given{"no-content-sources": {Values: []string{"false"}, Env: "ECRBASE_NO_CONTENT_SOURCES"}},
+			map[string][]string{"docker.io": {"https://a.example/docker", "https://b.example/docker"}}, false, Source{Kind: "file", File: ".ecrbase.yaml", Line: 3}},
 		{"off", Given{"no-content-sources": {Values: []string{"true"}, Env: "ECRBASE_NO_CONTENT_SOURCES"}}, nil, true, Source{Kind: "env", Env: "ECRBASE_NO_CONTENT_SOURCES"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
