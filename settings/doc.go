@@ -24,4 +24,5 @@
 //	settings.go     Settings: the resolver, the region rule, rewrite options and ignore patterns
 //	ecr.go          ecr options: mirrors, content sources, repositories' settings, lifecycle policy
 //	rows.go         Row and Rows, what `ecrbase config` prints
+//	example_test.go Resolve from a file and the flags given, with sources
 package settings

@@ -102,7 +102,11 @@ func (s *Settings) Rows() ([]Row, error) {
 		policy = relative(policy)
 	}
 	add("repository.lifecycle_policy", policy, src)
-	list("replication.to", "to", f.ReplicationTo)
+	to, src := s.ReplicationTo()
+	if to == nil {
+		to = []string{}
+	}
+	add("replication.to", to, src)
 	return rows, nil
 }
 
