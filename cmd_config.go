@@ -4,17 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
-	"ecrbase/internal/registry"
-	"ecrbase/rewrite"
+	"ecrbase/settings"
 )
 
 func configCommand() *cli.Command {
@@ -34,31 +30,35 @@ func configCommand() *cli.Command {
 		Flags:        configFlags(),
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
-			cfg, err := loadConfig(c)
+			s, err := current(c)
 			if err != nil {
-				return err
+				return settingsExit(err)
 			}
-			rows, err := configSettings(c, cfg)
+			rows, err := s.Rows()
 			if err != nil {
-				return err
+				return settingsExit(err)
 			}
 			// What mirror would refuse, config refuses too.
 			if _, err := mirrorOptions(c); err != nil {
 				return err
 			}
+			out := make([]setting, len(rows))
+			for i, r := range rows {
+				out[i] = setting{Name: r.Name, Key: r.Key, Value: r.Value, source: r.Source}
+			}
 			if c.Bool("json") {
-				out := struct {
+				doc := struct {
 					File     *string   `json:"file"`
 					Settings []setting `json:"settings"`
-				}{Settings: rows}
-				if cfg.Path != "" {
-					out.File = &cfg.Path
+				}{Settings: out}
+				if s.File.Path != "" {
+					doc.File = &s.File.Path
 				}
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				return enc.Encode(doc)
 			}
-			printSettings(c.App.Writer, c, cfg, rows)
+			printSettings(c.App.Writer, s, out)
 			return nil
 		},
 	}
@@ -81,8 +81,8 @@ func configFlags() []cli.Flag {
 	return flags
 }
 
-// setting is one effective value and where it came from. Mapping settings
-// (prefixes, build_args, ...) have one setting per key.
+// setting is a row of `ecrbase config`, as printed: one effective value
+// and where it came from.
 type setting struct {
 	Name  string `json:"name"`
 	Key   string `json:"key,omitempty"`
@@ -90,111 +90,15 @@ type setting struct {
 	source
 }
 
-// configSettings resolves every setting the file can hold, with the same
-// resolver applyConfig and mirrorConfig use.
-func configSettings(c *cli.Context, cfg *fileConfig) ([]setting, error) {
-	r := resolver{c, cfg}
-	var rows []setting
-	add := func(name string, v any, s source) { rows = append(rows, setting{Name: name, Value: v, source: s}) }
-	str := func(name, flag string, v value[string], def string) {
-		val, s := r.str(flag, v, def)
-		add(name, val, s)
-	}
-	list := func(name, flag string, v value[[]string]) {
-		val, s := r.list(flag, v)
-		if val == nil {
-			val = []string{}
-		}
-		add(name, val, s)
-	}
-	pairs := func(name, flag string, file []pair, norm func(string) string) error {
-		given, err := pairs(c, flag)
-		if err != nil {
-			return err
-		}
-		vals, srcs := r.pairs(flag, given, file, norm)
-		if len(vals) == 0 {
-			add(name, map[string]string{}, defaultSource)
-			return nil
-		}
-		keys := make([]string, 0, len(vals))
-		for k := range vals {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			v := vals[k]
-			if flag == "registry-mirror" {
-				v = redactUserinfo(v)
-			}
-			rows = append(rows, setting{Name: name, Key: k, Value: v, source: srcs[k]})
-		}
-		return nil
-	}
+type source = settings.Source
 
-	str("account_arg", "account-arg", cfg.AccountArg, registry.DefaultAccountArg)
-	str("region_arg", "region-arg", cfg.RegionArg, registry.DefaultRegionArg)
-	region, s := r.region()
-	add("region", region, s)
-	if err := pairs("prefixes", "prefix", cfg.Prefixes, registry.Normalize); err != nil {
-		return nil, err
-	}
-	list("exclude", "exclude", cfg.Exclude)
-	list("only", "only", cfg.Only)
-	str("syntax", "syntax", cfg.Syntax, string(rewrite.SyntaxKeep))
-	str("onbuild", "onbuild", cfg.OnBuild, string(rewrite.OnBuildKeep))
-	b, s := r.boolean("strict", cfg.Strict, false)
-	add("strict", b, s)
-	if err := pairs("build_args", "build-arg", cfg.BuildArgs, nil); err != nil {
-		return nil, err
-	}
-
-	list("platforms", "platform", cfg.Platforms)
-	if err := pairs("registry_mirrors", "registry-mirror", cfg.RegistryMirrors, registry.Normalize); err != nil {
-		return nil, err
-	}
-	list("insecure_registries", "insecure-registry", cfg.InsecureRegistries)
-	rows = append(rows, contentSettings(c, cfg)...)
-	b, s = r.boolean("scan-on-push", cfg.ScanOnPush, true)
-	add("repository.scan_on_push", b, s)
-	str("repository.tag_mutability", "tag-mutability", cfg.TagMutability, "")
-	str("repository.kms_key", "kms-key", cfg.KMSKey, "")
-	if err := pairs("repository.tags", "repo-tag", cfg.RepositoryTags, nil); err != nil {
-		return nil, err
-	}
-	policy, s := r.str("lifecycle-policy", cfg.LifecyclePolicy, "")
-	if s.Kind == "file" {
-		// Report a missing or broken policy file here rather than at the
-		// first mirror.
-		if _, err := readLifecyclePolicy(cfg); err != nil {
-			return nil, err
-		}
-		policy = relative(policy)
-	}
-	add("repository.lifecycle_policy", policy, s)
-	list("replication.to", "to", cfg.ReplicationTo)
-	return rows, nil
-}
-
-// relative shows an absolute path relative to the working directory when it
-// is below it.
-func relative(p string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return p
-	}
-	if rel, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return p
-}
-
-func printSettings(w io.Writer, c *cli.Context, cfg *fileConfig, rows []setting) {
-	switch s, ok := flagSource(c, "config"); {
+func printSettings(w io.Writer, s *settings.Settings, rows []setting) {
+	cfg := s.File
+	switch src, ok := s.Given().Source("config"); {
 	case cfg.Path == "":
 		fmt.Fprintln(w, "config file: none (no .ecrbase.yaml from here up to the repository root)")
 	case ok:
-		fmt.Fprintf(w, "config file: %s (%s)\n", cfg.Path, s)
+		fmt.Fprintf(w, "config file: %s (%s)\n", cfg.Path, src)
 	default:
 		fmt.Fprintf(w, "config file: %s\n", cfg.Path)
 	}
@@ -220,23 +124,4 @@ func settingText(v any) string {
 		return dash(v)
 	}
 	return fmt.Sprint(v)
-}
-
-// redactUserinfo hides the user:password@ of a URL (a registry mirror's)
-// in text that is printed.
-func redactUserinfo(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		scheme, rest = "", s
-	} else {
-		scheme += "://"
-	}
-	hostEnd := strings.IndexAny(rest, "/?#")
-	if hostEnd < 0 {
-		hostEnd = len(rest)
-	}
-	if at := strings.LastIndex(rest[:hostEnd], "@"); at >= 0 {
-		return scheme + "[redacted]@" + rest[at+1:]
-	}
-	return s
 }

@@ -177,75 +177,18 @@ func addImage(images []ecr.Image, img ecr.Image) []ecr.Image {
 	return append(images, img)
 }
 
-// mirrorOptions turns the command's flags into ecr options.
+// mirrorOptions are the ecr options of the command's settings, checked
+// before any Dockerfile is read or any repository created.
 func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
-	o := []ecr.Option{
-		ecr.WithAccount(c.String("account")),
-		ecr.WithRegion(c.String("region")),
-		ecr.WithNoUpdate(c.Bool("no-update")),
-		ecr.WithDryRun(c.Bool("dry-run")),
-		ecr.WithJobs(c.Int("jobs")),
-		ecr.WithInsecureRegistry(c.StringSlice("insecure-registry")...),
-		ecr.WithWait(c.Bool("wait")),
-		ecr.WithMaxWait(c.Duration("max-wait")),
-		ecr.WithScanOnPush(c.Bool("scan-on-push")),
-		ecr.WithTagMutability(c.String("tag-mutability")),
-		ecr.WithKMSKey(c.String("kms-key")),
-		ecr.WithScanWait(c.Bool("scan-wait") || c.String("fail-on") != ""),
-		ecr.WithFailOn(c.String("fail-on")),
-		ecr.WithProgress(c.App.ErrWriter),
-	}
-	// config checks these settings too, and has no --timeout of its own.
-	if lookupFlag(c, "timeout") != nil {
-		o = append(o, ecr.WithTimeout(c.Duration("timeout")))
-	}
-	if c.IsSet("head-jobs") {
-		o = append(o, ecr.WithHeadJobs(c.Int("head-jobs")))
-	}
-	var platforms []string
-	for _, p := range c.StringSlice("platform") {
-		platforms = append(platforms, strings.Split(p, ",")...)
-	}
-	if len(platforms) > 0 {
-		o = append(o, ecr.WithPlatforms(platforms...))
-	}
-	mirrors, err := pairs(c, "registry-mirror")
+	s, err := current(c)
 	if err != nil {
-		return nil, err
+		return nil, settingsExit(err)
 	}
-	for reg, u := range mirrors {
-		o = append(o, ecr.WithRegistryMirror(reg, u))
-	}
-	content, err := contentOptions(c)
+	o, err := s.ECR()
 	if err != nil {
-		return nil, err
+		return nil, settingsExit(err)
 	}
-	o = append(o, content...)
-	tags, err := pairs(c, "repo-tag")
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range tags {
-		o = append(o, ecr.WithRepositoryTag(k, v))
-	}
-	if path := c.Path("lifecycle-policy"); path != "" {
-		policy, err := readPolicyFile(path)
-		if err != nil {
-			return nil, cli.Exit(fmt.Sprintf("--lifecycle-policy %s: %v", path, err), exitError)
-		}
-		o = append(o, ecr.WithLifecyclePolicy(policy))
-	}
-	fromFile, err := mirrorConfig(c)
-	if err != nil {
-		return nil, err
-	}
-	o = append(o, fromFile)
-	// The settings are checked before any Dockerfile is read or any
-	// repository created, by the rules mirror applies.
-	if err := ecr.CheckOptions(o...); err != nil {
-		return nil, cli.Exit(oneLine(err), exitError)
-	}
-	return o, nil
+	return append(o, ecr.WithProgress(c.App.ErrWriter)), nil
 }
 
 func printReport(w io.Writer, rep *ecr.Report) {

@@ -81,14 +81,6 @@ func TestReplicationCommand(t *testing.T) {
 	}
 
 	// The destinations may come from .ecrbase.yaml; --to replaces them.
-	// The configuration is cached per working directory: forget it.
-	forget := func() {
-		configCache.Lock()
-		configCache.m = nil
-		configCache.Unlock()
-	}
-	t.Cleanup(forget)
-	forget()
 	writeFile(t, filepath.Join(dir, ".ecrbase.yaml"), "version: 1\nreplication:\n  to: [us-west-2:210987654321, eu-west-1]\n", 0o644)
 	code, r, errOut = replicate()
 	if code != exitOK || r.Replication.Changed || len(r.Replication.Destinations) != 2 || r.Replication.Destinations[0].Account != "210987654321" {
@@ -103,7 +95,6 @@ func TestReplicationCommand(t *testing.T) {
 		t.Errorf("config = %d, output:\n%s", code, out)
 	}
 	writeFile(t, filepath.Join(dir, ".ecrbase.yaml"), "version: 1\nreplication:\n  to:\n    - eu-west-1\n    - mars\n", 0o644)
-	forget()
 	code, _, errOut = ecrbase(t, "", "replication")
 	if code == exitOK || !strings.Contains(errOut, ".ecrbase.yaml:5") || !strings.Contains(errOut, "mars") {
 		t.Errorf("replication with a bad replication.to = %d, stderr %q; want .ecrbase.yaml:5 naming mars", code, errOut)

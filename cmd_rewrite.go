@@ -260,20 +260,12 @@ func dockerfiles(c *cli.Context) ([]string, error) {
 // ignores are the patterns of --ignore (relative to the working
 // directory) and of ignore: in .ecrbase.yaml (relative to that file).
 func ignores(c *cli.Context) (*rewrite.Ignore, error) {
-	cfg, err := loadConfig(c)
+	s, err := current(c)
 	if err != nil {
-		return nil, err
+		return nil, settingsExit(err)
 	}
-	ig := &rewrite.Ignore{}
-	if cfg.Ignore.set() {
-		if err := ig.Add(cfg.Dir, cfg.Ignore.V...); err != nil {
-			return nil, err
-		}
-	}
-	if err := ig.Add(".", c.StringSlice("ignore")...); err != nil {
-		return nil, usageError("--ignore: %v", err)
-	}
-	return ig, nil
+	ig, err := s.Ignore()
+	return ig, settingsExit(err)
 }
 
 // eachDockerfile reads and rewrites the files on every core (the work is
@@ -413,53 +405,12 @@ func dash(s string) string {
 	return s
 }
 
-// options builds the rewrite options from flags and environment.
+// options are the rewrite options of the command's settings.
 func options(c *cli.Context) (rewrite.Options, error) {
-	opts := rewrite.Options{
-		AccountArg: c.String("account-arg"),
-		RegionArg:  c.String("region-arg"),
-		Region:     c.String("region"),
-		Account:    c.String("account"),
-		Exclude:    c.StringSlice("exclude"),
-		Only:       c.StringSlice("only"),
-		Strict:     c.Bool("strict"),
-		Syntax:     rewrite.SyntaxMode(c.String("syntax")),
-		OnBuild:    rewrite.OnBuildMode(c.String("onbuild")),
+	s, err := current(c)
+	if err != nil {
+		return rewrite.Options{}, settingsExit(err)
 	}
-	var err error
-	if opts.BuildArgs, err = pairs(c, "build-arg"); err != nil {
-		return opts, err
-	}
-	if opts.Prefixes, err = pairs(c, "prefix"); err != nil {
-		return opts, err
-	}
-	if err := applyConfig(c, &opts); err != nil {
-		return opts, err
-	}
-	return opts, nil
-}
-
-// pairs reads a repeated K=V flag into a map.
-func pairs(c *cli.Context, flag string) (map[string]string, error) {
-	values := c.StringSlice(flag)
-	if len(values) == 0 {
-		return nil, nil
-	}
-	m := make(map[string]string, len(values))
-	for _, kv := range values {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok && flag == "build-arg" {
-			// As docker build does, a bare NAME takes its value from the
-			// environment.
-			v, ok = os.LookupEnv(k)
-		}
-		if !ok || k == "" {
-			if flag == "registry-mirror" {
-				kv = redactUserinfo(kv)
-			}
-			return nil, usageError("--%s %q: want KEY=VALUE", flag, kv)
-		}
-		m[k] = v
-	}
-	return m, nil
+	opts, err := s.Rewrite()
+	return opts, settingsExit(err)
 }

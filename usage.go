@@ -4,17 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"ecrbase/ecr"
-	"ecrbase/internal/registry"
-	"ecrbase/rewrite"
+	"ecrbase/settings"
 )
 
 // A flag value that cannot be right is a usage error (exit 2), found before
@@ -25,29 +21,29 @@ import (
 // valueChecks validate one value of a flag (one element of a list flag; a
 // comma-separated list flag is split first).
 var valueChecks = map[string]func(string) error{
-	"prefix":            pairCheck(checkPrefix),
-	"build-arg":         buildArgCheck,
-	"exclude":           checkPattern,
-	"only":              checkHost,
-	"account-arg":       argNameCheck,
-	"region-arg":        argNameCheck,
-	"region":            regionCheck,
-	"account":           accountCheck,
-	"syntax":            oneOf("keep", "literal"),
-	"onbuild":           oneOf("keep", "literal"),
-	"ignore":            checkIgnore,
-	"image":             imageCheck,
-	"platform":          checkPlatform,
-	"registry-mirror":   registryURLCheck,
-	"content-source":    registryURLCheck,
-	"insecure-registry": checkHost,
-	"tag-mutability":    tagMutabilityCheck,
-	"kms-key":           checkKMSKey,
-	"repo-tag":          pairCheck(checkRepositoryTag),
-	"fail-on":           oneOfFold("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"),
-	"format":            oneOf("docker", "env", "json"),
-	"renovate.format":   oneOf("json", "table"),
-	"to":                destinationCheck,
+	"prefix":            settings.Pairs(settings.CheckPrefix),
+	"build-arg":         func(kv string) error { return settings.CheckBuildArgFlag(kv, os.LookupEnv) },
+	"exclude":           settings.CheckPattern,
+	"only":              settings.CheckHost,
+	"account-arg":       settings.CheckArgName,
+	"region-arg":        settings.CheckArgName,
+	"region":            settings.CheckRegion,
+	"account":           settings.CheckAccount,
+	"syntax":            settings.CheckSyntax,
+	"onbuild":           settings.CheckOnBuild,
+	"ignore":            settings.CheckIgnore,
+	"image":             settings.CheckImage,
+	"platform":          settings.CheckPlatform,
+	"registry-mirror":   settings.CheckRegistryURL,
+	"content-source":    settings.CheckRegistryURL,
+	"insecure-registry": settings.CheckHost,
+	"tag-mutability":    settings.CheckTagMutability,
+	"kms-key":           settings.CheckKMSKey,
+	"repo-tag":          settings.Pairs(settings.CheckRepositoryTag),
+	"fail-on":           settings.OneOfFold("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"),
+	"format":            settings.OneOf("docker", "env", "json"),
+	"renovate.format":   settings.OneOf("json", "table"),
+	"to":                settings.CheckDestination,
 }
 
 // valueCheck is the check of a command's flag: "command.flag" when the
@@ -108,11 +104,11 @@ func checkFlag(c *cli.Context, f cli.Flag, name string) error {
 	bad := func(v string, err error) error {
 		// A mirror URL given by flag or environment may hold a password:
 		// nothing printed quotes it.
-		msg := redactUserinfo(err.Error())
+		msg := settings.Redact(err.Error())
 		if strings.Contains(err.Error(), strconv.Quote(v)) {
 			return usageError("--%s: %s", name, msg)
 		}
-		return usageError("--%s %q: %s", name, redactUserinfo(v), msg)
+		return usageError("--%s %q: %s", name, settings.Redact(v), msg)
 	}
 	switch f.(type) {
 	case *cli.IntFlag:
@@ -172,7 +168,7 @@ func checkFlag(c *cli.Context, f cli.Flag, name string) error {
 		// A policy file that cannot be read is an error (1), as for --config.
 		if p := c.Path(name); p != "" && name == "lifecycle-policy" {
 			// The rule mirror applies, before any request is sent.
-			if _, err := readPolicyFile(p); err != nil {
+			if _, err := settings.ReadPolicy(p); err != nil {
 				return cli.Exit(fmt.Sprintf("--%s %s: %v", name, p, err), exitError)
 			}
 		}
@@ -197,119 +193,13 @@ func readableFile(p string) error {
 	return nil
 }
 
-// destinationCheck is replication's --to REGION[:ACCOUNT].
-func destinationCheck(s string) error {
-	_, err := ecr.ParseDestination(s)
-	return err
-}
-
-// checkMirrorFlag is checkMirror for a flag or environment variable, which,
-// unlike the committed file, may carry the mirror's user:password@: the
-// mirror is logged in to with it, and it is never printed.
-func checkMirrorFlag(reg, base string) error {
-	if u, err := url.Parse(base); err == nil && u.User != nil {
-		u.User = nil
-		base = u.String()
-	}
-	return checkMirror(reg, base)
-}
-
-// registryURLCheck checks a REGISTRY=URL flag value.
-func registryURLCheck(kv string) error {
-	k, v, ok := strings.Cut(kv, "=")
-	if !ok || k == "" {
-		return errors.New("want REGISTRY=URL")
-	}
-	return checkMirrorFlag(k, v)
-}
-
-func pairCheck(check func(k, v string) error) func(string) error {
-	return func(kv string) error {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return errors.New("want KEY=VALUE")
-		}
-		return check(k, v)
-	}
-}
-
-// buildArgCheck accepts NAME=VALUE, or a bare NAME that docker build takes
-// from the environment.
-func buildArgCheck(kv string) error {
-	k, v, ok := strings.Cut(kv, "=")
-	if !ok {
-		if _, set := os.LookupEnv(k); !set {
-			return fmt.Errorf("want KEY=VALUE (a bare NAME takes its value from the environment, and %s is not set)", k)
-		}
-	}
-	if k == "" {
-		return errors.New("want KEY=VALUE")
-	}
-	return checkBuildArg(k, v)
-}
-
-func argNameCheck(s string) error {
-	if !registry.ValidArgName(s) {
-		return errors.New("not a build argument name (letters, digits and _, not starting with a digit)")
-	}
-	return nil
-}
-
-func tagMutabilityCheck(s string) error {
-	_, err := registry.TagMutability(s)
-	return err
-}
-
-func regionCheck(s string) error {
-	if !isRegion(s) {
-		return errors.New("not an AWS region such as us-east-1")
-	}
-	return nil
-}
-
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
-
-func accountCheck(s string) error {
-	if !accountID.MatchString(s) {
-		return errors.New("an AWS account ID has 12 digits")
-	}
-	return nil
-}
-
-func imageCheck(s string) error {
-	if _, _, err := rewrite.Image(s, nil); err != nil {
-		return err
-	}
-	return nil
-}
-
-func oneOf(values ...string) func(string) error {
-	return func(s string) error {
-		for _, v := range values {
-			if s == v {
-				return nil
-			}
-		}
-		return fmt.Errorf("want %s", strings.Join(values, " or "))
-	}
-}
-
-func oneOfFold(values ...string) func(string) error {
-	return func(s string) error {
-		for _, v := range values {
-			if strings.EqualFold(s, v) {
-				return nil
-			}
-		}
-		return fmt.Errorf("want %s", strings.Join(values, ", "))
-	}
-}
-
-// withUsageChecks makes checkUsage run before every command's own Before.
+// withUsageChecks makes checkUsage run before every command's own Before,
+// and gives each run a place for its settings (withSettings).
 func withUsageChecks(cmds []*cli.Command) []*cli.Command {
 	for _, cmd := range cmds {
 		own := cmd.Before
 		cmd.Before = func(c *cli.Context) error {
+			withSettings(c)
 			if err := checkUsage(c); err != nil {
 				return err
 			}
@@ -320,9 +210,4 @@ func withUsageChecks(cmds []*cli.Command) []*cli.Command {
 		}
 	}
 	return cmds
-}
-
-// checkIgnore checks an --ignore pattern by the rules of .gitignore.
-func checkIgnore(p string) error {
-	return (&rewrite.Ignore{}).Add(".", p)
 }

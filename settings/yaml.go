@@ -1,13 +1,6 @@
-package main
+package settings
 
-import (
-	"errors"
-
-	"gopkg.in/yaml.v3"
-)
-
-// errConfigAlias: the file uses a YAML alias.
-var errConfigAlias = errors.New("YAML alias in the configuration file")
+import "gopkg.in/yaml.v3"
 
 // noAliases refuses YAML aliases (*name, and so merge keys) anywhere in the
 // file, naming the first one's line. A configuration has no use for them,
@@ -28,7 +21,7 @@ func (d *decoder) noAliases(doc *yaml.Node) error {
 		stack = append(stack, n.Content...)
 	}
 	if first != nil {
-		return d.fail(first, errConfigAlias, "a YAML alias (*name): aliases are not supported, write the value out")
+		return d.fail(first, ErrAlias, "a YAML alias (*name): aliases are not supported, write the value out")
 	}
 	return nil
 }

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/urfave/cli/v2"
+
+	"ecrbase/settings"
+)
+
+// given tells the settings package which flags the user set and where each
+// came from: the command line or the environment variable urfave/cli read.
+// The defaults of flags left alone are the settings package's.
+func given(c *cli.Context) settings.Given {
+	g := settings.Given{}
+	var sets [][]cli.Flag
+	for _, x := range c.Lineage() {
+		if x.Command != nil {
+			sets = append(sets, x.Command.Flags)
+		}
+	}
+	if c.App != nil {
+		sets = append(sets, c.App.Flags)
+	}
+	for _, flags := range sets {
+		for _, f := range flags {
+			name := f.Names()[0]
+			if _, done := g[name]; done || !c.IsSet(name) {
+				continue
+			}
+			g[name] = settings.Flag{Values: flagValues(c, f, name), Env: envSource(c, f, name)}
+		}
+	}
+	return g
+}
+
+// flagValues are a flag's values as text.
+func flagValues(c *cli.Context, f cli.Flag, name string) []string {
+	switch f.(type) {
+	case *cli.StringSliceFlag:
+		return c.StringSlice(name)
+	case *cli.BoolFlag:
+		return []string{strconv.FormatBool(c.Bool(name))}
+	case *cli.IntFlag:
+		return []string{strconv.Itoa(c.Int(name))}
+	case *cli.DurationFlag:
+		return []string{c.Duration(name).String()}
+	case *cli.PathFlag:
+		return []string{c.Path(name)}
+	}
+	return []string{c.String(name)}
+}
+
+// envSource is the environment variable a set flag's value came from, or ""
+// for the command line. urfave/cli's IsSet is true for both; the value
+// tells them apart, since a flag on the command line replaces the
+// environment's value.
+func envSource(c *cli.Context, f cli.Flag, name string) string {
+	ef, ok := f.(interface{ GetEnvVars() []string })
+	if !ok {
+		return ""
+	}
+	for _, env := range ef.GetEnvVars() {
+		v, ok := os.LookupEnv(env)
+		if !ok {
+			continue
+		}
+		if fromEnv(c, f, name, v) {
+			return env
+		}
+		break // urfave/cli reads only the first variable that is set
+	}
+	return ""
+}
+
+// fromEnv reports whether the flag's value is the one its environment
+// variable gives.
+func fromEnv(c *cli.Context, f cli.Flag, name, env string) bool {
+	switch f.(type) {
+	case *cli.StringSliceFlag:
+		var want []string
+		for _, s := range strings.Split(env, ",") {
+			want = append(want, strings.TrimSpace(s))
+		}
+		return slices.Equal(c.StringSlice(name), want)
+	case *cli.BoolFlag:
+		b, err := strconv.ParseBool(env)
+		return (env == "" && !c.Bool(name)) || (err == nil && b == c.Bool(name))
+	case *cli.StringFlag, *cli.PathFlag:
+		return c.String(name) == env
+	}
+	return true
+}
+
+// settingsKey keys the settings of one command run in its context.
+type settingsKey struct{}
+
+// resolved is one run's settings, resolved on first use.
+type resolved struct {
+	once sync.Once
+	s    *settings.Settings
+	err  error
+}
+
+// withSettings gives the command run of c a place for its settings, so that
+// everything the action calls resolves them once.
+func withSettings(c *cli.Context) {
+	c.Context = context.WithValue(c.Context, settingsKey{}, &resolved{})
+}
+
+// current returns the command's settings: the flags set over the
+// configuration file over the defaults. It reads the file once per run.
+func current(c *cli.Context) (*settings.Settings, error) {
+	r, ok := c.Context.Value(settingsKey{}).(*resolved)
+	if !ok {
+		r = &resolved{} // a command without withSettings (tests): no sharing
+	}
+	r.once.Do(func() {
+		wd, err := os.Getwd()
+		if err != nil {
+			r.err = err
+			return
+		}
+		r.s, r.err = settings.Read(given(c), wd, os.LookupEnv)
+	})
+	return r.s, r.err
+}
+
+// settingsExit gives an error of the settings package its exit status:
+// usage (2) for what the command line or the environment got wrong, else 1.
+func settingsExit(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, settings.ErrUsage):
+		return usageError("%s", err)
+	}
+	return cli.Exit(oneLine(err), exitError)
+}

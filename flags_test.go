@@ -1,0 +1,81 @@
+package main
+
+import (
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/urfave/cli/v2"
+
+	"ecrbase/settings"
+)
+
+// runCommand runs one command built with flags through the app's usage
+// checks, with action as its Action.
+func runCommand(t *testing.T, flags []cli.Flag, action cli.ActionFunc, args ...string) error {
+	t.Helper()
+	app := newApp()
+	app.Writer, app.ErrWriter = io.Discard, io.Discard
+	app.Commands = withUsageChecks([]*cli.Command{{Name: "probe", Flags: flags, Action: action}})
+	return app.Run(append([]string{"ecrbase", "probe"}, args...))
+}
+
+// TestGiven: the settings package learns which flags were set, their
+// values, and whether the command line or which variable set them.
+func TestGiven(t *testing.T) {
+	isolate(t)
+	t.Setenv("ECRBASE_PLATFORM", "linux/amd64, linux/arm64")
+	t.Setenv("ECRBASE_STRICT", "true")
+	t.Setenv("AWS_ACCOUNT_ID", "123456789012")
+	t.Setenv("ECRBASE_ONBUILD", "keep") // replaced by the flag
+	var got settings.Given
+	err := runCommand(t, mirrorCommand().Flags, func(c *cli.Context) error {
+		got = given(c)
+		return nil
+	}, "--onbuild", "literal", "--build-arg", "A=1", "--build-arg", "B=2", "--jobs", "7", "--max-wait", "90s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := settings.Given{
+		"platform":  {Values: []string{"linux/amd64", "linux/arm64"}, Env: "ECRBASE_PLATFORM"},
+		"strict":    {Values: []string{"true"}, Env: "ECRBASE_STRICT"},
+		"account":   {Values: []string{"123456789012"}, Env: "AWS_ACCOUNT_ID"},
+		"onbuild":   {Values: []string{"literal"}},
+		"build-arg": {Values: []string{"A=1", "B=2"}},
+		"jobs":      {Values: []string{"7"}},
+		"max-wait":  {Values: []string{"1m30s"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("given (-want +got):\n%s", diff)
+	}
+}
+
+// TestSettingsOncePerRun: a command run reads the configuration once, and
+// the next run reads it again.
+func TestSettingsOncePerRun(t *testing.T) {
+	isolate(t)
+	dir := newRepo(t, map[string]string{".ecrbase.yaml": "version: 1\nregion: eu-west-1\n"})
+	var first, second *settings.Settings
+	action := func(c *cli.Context) error {
+		var err error
+		if first, err = current(c); err != nil {
+			return err
+		}
+		writeFile(t, filepath.Join(dir, ".ecrbase.yaml"), "version: 1\nregion: us-east-2\n", 0o644)
+		second, err = current(c)
+		return err
+	}
+	if err := runCommand(t, namingFlags(), action); err != nil {
+		t.Fatal(err)
+	}
+	if first != second {
+		t.Errorf("current resolved the settings twice in one run")
+	}
+	if err := runCommand(t, namingFlags(), action); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := first.Region(); r != "us-east-2" {
+		t.Errorf("the next run's region = %q, want the file as it is now, us-east-2", r)
+	}
+}
