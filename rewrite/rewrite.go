@@ -25,18 +25,30 @@ type Result struct {
 // arguments, and changes no other byte. It is idempotent: rewriting its
 // output again changes nothing.
 func File(name string, data []byte, opts Options) (*Result, error) {
-	f, err := analyze(name, data, opts)
+	a, err := Analyze(name, data, opts)
 	if err != nil {
 		return nil, err
 	}
-	p := &editPlan{file: f}
-	p.state = &state{over: map[string]string{}, froms: map[int]string{}, env: f.ecrEnv()}
-	p.stageArgs = f.redeclared()
+	return a.Rewrite()
+}
+
+// newPlan decides what happens to each reference of f with opts, and the
+// edits that do it. f is left as analysed: the plan works on a copy of its
+// references and warnings, so one analysis can be planned again.
+func newPlan(f *file, opts Options) (*editPlan, error) {
+	g := *f
+	g.refs, g.warnings = slices.Clone(f.refs), slices.Clone(f.warnings)
+	if opts.Region != f.opts.Region {
+		g.ecr = nil // replayed with the new region
+	}
+	g.opts = opts
+	p := &editPlan{file: &g}
+	p.state = &state{over: map[string]string{}, froms: map[int]string{}, env: g.ecrEnv()}
+	p.stageArgs = g.redeclared()
 	if err := p.build(); err != nil {
 		return nil, err
 	}
-	out := apply(data, p.edits)
-	return &Result{Output: out, Changed: !bytes.Equal(out, data), Refs: f.refs, Warnings: f.warnings}, nil
+	return p, nil
 }
 
 // edit replaces the bytes in at with text; an empty span inserts. order
