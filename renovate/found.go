@@ -104,7 +104,7 @@ type Merged struct {
 func MergeFile(path string, c Config) (*Merged, error) {
 	existing, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	out, err := Merge(existing, c)
 	if err != nil {
@@ -124,7 +124,7 @@ func (m *Merged) Write() error {
 		err = rewrite.WriteFile(m.Path, m.Data, rewrite.WithOriginal(m.existing))
 	}
 	if err != nil {
-		return fmt.Errorf("writing %s: %v", m.Path, err)
+		return fmt.Errorf("writing %s: %w", m.Path, err)
 	}
 	return nil
 }
