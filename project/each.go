@@ -60,8 +60,12 @@ func (e *FailedError) Error() string {
 	return fmt.Sprintf("%d of %d file(s) failed", e.Failed, e.Total)
 }
 
-// analyze is rewrite.Analyze; tests count the parses through it.
-var analyze = rewrite.Analyze
+// analyze and rewriteFile are rewrite.Analyze and rewrite.File; tests
+// count the parses through them.
+var (
+	analyze     = rewrite.Analyze
+	rewriteFile = rewrite.File
+)
 
 // Each reads and analyses the files on every core (the work is per file),
 // compose files first (they decide the build arguments of the Dockerfiles
@@ -132,6 +136,16 @@ func Each(ctx context.Context, files []string, cfg Config, visit func(*File) err
 // analyse analyses a Dockerfile read into f.Data, and rewrites it with
 // cfg.Rewrite.
 func (f *File) analyse(opts rewrite.Options, cfg Config) {
+	if cfg.Rewrite && !cfg.Keep {
+		// The analysis is not kept: rewrite.File plans it in place.
+		res, err := rewriteFile(f.Name, f.Data, opts)
+		if err != nil {
+			f.Err = err
+			return
+		}
+		f.setResult(res)
+		return
+	}
 	a, err := analyze(f.Name, f.Data, opts)
 	if err != nil {
 		f.Err = err

@@ -27,12 +27,16 @@ func write(t *testing.T, path, data string) {
 func countParses(t *testing.T) *atomic.Int64 {
 	t.Helper()
 	var n atomic.Int64
-	orig := analyze
+	origAnalyze, origFile := analyze, rewriteFile
 	analyze = func(name string, data []byte, opts rewrite.Options) (*rewrite.Analysis, error) {
 		n.Add(1)
-		return orig(name, data, opts)
+		return origAnalyze(name, data, opts)
 	}
-	t.Cleanup(func() { analyze = orig })
+	rewriteFile = func(name string, data []byte, opts rewrite.Options) (*rewrite.Result, error) {
+		n.Add(1)
+		return origFile(name, data, opts)
+	}
+	t.Cleanup(func() { analyze, rewriteFile = origAnalyze, origFile })
 	return &n
 }
 

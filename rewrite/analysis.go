@@ -23,14 +23,15 @@ type Analysis struct {
 }
 
 // Analyze parses a Dockerfile and finds the images it pulls, with BuildKit's
-// rules, as File would rewrite them with opts; it edits nothing. Errors are
+// rules, as File would rewrite them with opts; it edits nothing. File is
+// Analyze followed by Rewrite, without keeping the analysis. Errors are
 // *Error, located at their line, as those of File.
 func Analyze(name string, data []byte, opts Options) (*Analysis, error) {
 	f, err := analyze(name, data, opts)
 	if err != nil {
 		return nil, err
 	}
-	p, err := newPlan(f, f.opts)
+	p, err := planCopy(f, f.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -79,17 +80,20 @@ func WithRegion(region string) PlanOption {
 // rewritten: the bytes File would give for the same options, with opts
 // applied. The analysis is left as it was, so it can be rewritten again.
 func (a *Analysis) Rewrite(opts ...PlanOption) (*Result, error) {
-	p := a.plan
-	if len(opts) > 0 {
-		o := a.file.opts
-		for _, opt := range opts {
-			opt(&o)
-		}
-		var err error
-		if p, err = newPlan(a.file, o); err != nil {
-			return nil, err
-		}
+	if len(opts) == 0 {
+		// The analysis keeps its plan: the result gets copies.
+		p := a.plan
+		out := apply(a.data, slices.Clone(p.edits))
+		return &Result{Output: out, Changed: !bytes.Equal(out, a.data), Refs: slices.Clone(p.refs), Warnings: slices.Clone(p.warnings)}, nil
 	}
-	out := apply(a.data, slices.Clone(p.edits))
-	return &Result{Output: out, Changed: !bytes.Equal(out, a.data), Refs: slices.Clone(p.refs), Warnings: slices.Clone(p.warnings)}, nil
+	o := a.file.opts
+	for _, opt := range opts {
+		opt(&o)
+	}
+	p, err := planCopy(a.file, o)
+	if err != nil {
+		return nil, err
+	}
+	out := apply(a.data, p.edits)
+	return &Result{Output: out, Changed: !bytes.Equal(out, a.data), Refs: p.refs, Warnings: p.warnings}, nil
 }
