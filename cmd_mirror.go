@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"ecrbase/ecr"
+	"ecrbase/project"
 	"ecrbase/rewrite"
 )
 
@@ -87,31 +88,14 @@ func mirrorAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var files []string
-	catalog := c.Path("images-from")
-	if c.Args().Present() || (len(c.StringSlice("image")) == 0 && catalog == "") {
-		if files, err = dockerfiles(c); err != nil {
-			return err
-		}
+	// With --rewrite, the analyses of discovery are kept and rewritten
+	// once the mirror has the digests: no Dockerfile is parsed twice.
+	found := &project.Images{Prefixes: opts.Prefixes, Keep: c.Bool("rewrite") && !c.Bool("dry-run")}
+	failedFiles, err := gatherImages(c, opts, found)
+	if err != nil {
+		return err
 	}
-	images, good, failedFiles := mirrorImages(c, files, opts)
-	for _, ref := range c.StringSlice("image") {
-		src, repo, err := rewrite.Image(ref, opts.Prefixes)
-		if err != nil {
-			return usageError("--image %s: %v", ref, err)
-		}
-		images = addImage(images, ecr.Image{Source: src, Repository: repo})
-	}
-	if catalog != "" {
-		listed, err := readCatalog(catalog, c.App.Reader, opts.Prefixes)
-		if err != nil {
-			return cli.Exit(err.Error(), exitUsage)
-		}
-		for _, img := range listed {
-			images = addImage(images, img)
-		}
-	}
-	report, mirrorErr := ecr.Mirror(c.Context, images, mopts...)
+	report, mirrorErr := ecr.Mirror(c.Context, found.List, mopts...)
 	if report != nil {
 		if c.Bool("json") {
 			enc := json.NewEncoder(c.App.Writer)
@@ -129,52 +113,56 @@ func mirrorAction(c *cli.Context) error {
 	if report.DryRun && report.Failed > 0 {
 		return cli.Exit(fmt.Sprintf("the plan has %d image(s) that would fail", report.Failed), exitError)
 	}
-	if !c.Bool("rewrite") || c.Bool("dry-run") || len(good) == 0 {
+	if !found.Keep || len(found.Good) == 0 {
 		return failedFiles
 	}
-	if opts.Region == "" {
-		opts.Region = report.Region
+	region := opts.Region
+	if region == "" {
+		region = report.Region
 	}
+	plan := []rewrite.PlanOption{rewrite.WithRegion(region)}
 	if c.Bool("pin") {
-		opts.Pins = map[string]string{}
+		pins := map[string]string{}
 		for _, r := range report.Images {
 			if r.Digest != "" {
-				opts.Pins[r.Source] = r.Digest
+				pins[r.Source] = r.Digest
 			}
 		}
+		plan = append(plan, rewrite.WithPins(pins))
 	}
 	// A Dockerfile that could not be read or parsed was reported and
 	// stops no other: the others are rewritten, and the status is still 1.
-	if err := rewriteFiles(c, good, opts); err != nil {
+	out := newRewriteOutput(c, true, false, false)
+	if err := filesExit(project.Rewrite(c.Context, found.Good, project.Config{Options: opts}, reporter(c, out.file), plan...)); err != nil {
 		return err
 	}
 	return failedFiles
 }
 
-// mirrorImages finds the images of each Dockerfile, deduplicated across
-// files. A file that fails is reported; the others still count, and are
-// returned as good.
-func mirrorImages(c *cli.Context, files []string, opts rewrite.Options) (images []ecr.Image, good []string, err error) {
-	if len(files) == 0 {
-		return nil, nil, nil
-	}
-	failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
-		for _, r := range res.Refs {
-			if r.Mirrored() {
-				images = addImage(images, ecr.Image{Source: r.Upstream, Repository: r.Repository})
-			}
+// gatherImages adds to found the images of the Dockerfiles under the paths
+// (when paths are given, or when nothing else is), of --image and of
+// --images-from. failedFiles reports Dockerfiles that failed, which stop
+// no other; err stops the command.
+func gatherImages(c *cli.Context, opts rewrite.Options, found *project.Images) (failedFiles, err error) {
+	catalog := c.Path("images-from")
+	if c.Args().Present() || (len(c.StringSlice("image")) == 0 && catalog == "") {
+		files, err := dockerfiles(c)
+		if err != nil {
+			return nil, err
 		}
-		good = append(good, name)
-		return nil
-	})
-	return images, good, failed
-}
-
-func addImage(images []ecr.Image, img ecr.Image) []ecr.Image {
-	if slices.Contains(images, img) {
-		return images
+		failedFiles = eachFile(c, files, project.Config{Options: opts, Keep: found.Keep}, found.Visit)
 	}
-	return append(images, img)
+	for _, ref := range c.StringSlice("image") {
+		if err := found.Add(ref); err != nil {
+			return nil, usageError("--image %s: %v", ref, err)
+		}
+	}
+	if catalog != "" {
+		if err := found.AddCatalog(catalog, c.App.Reader); err != nil {
+			return nil, cli.Exit(err.Error(), exitUsage)
+		}
+	}
+	return failedFiles, nil
 }
 
 // mirrorOptions are the ecr options of the command's settings, checked
@@ -305,69 +293,28 @@ func buildArgsAction(c *cli.Context) error {
 	if err != nil {
 		return awsExit(err, "resolving the ECR account and region: ")
 	}
-	args := [][2]string{{opts.AccountArg, target.Account}, {opts.RegionArg, target.Region}}
-	found, err := scanBuildArgs(c, opts, target.Registry)
-	if err != nil {
+	found := &project.BuildArgs{Host: target.Registry}
+	if err := scanBuildArgs(c, opts, found); err != nil {
 		return err
 	}
 	// The build arguments images were resolved with (--build-arg and the
 	// file's build_args) go to docker build too, so it pulls what was
 	// mirrored; one that names an image names its ECR copy instead.
-	for _, k := range slices.Sorted(maps.Keys(opts.BuildArgs)) {
-		if k == opts.AccountArg || k == opts.RegionArg {
-			continue
-		}
-		v := opts.BuildArgs[k]
-		if ecrValue, ok := found.images[k]; ok {
-			v = ecrValue
-		}
-		args = append(args, [2]string{k, v})
-	}
-	if found.syntax != "" {
-		args = append(args, [2]string{"BUILDKIT_SYNTAX", target.Registry + found.syntax})
-	}
-	return printBuildArgs(c.App.Writer, format, args)
-}
-
-// builtWith is what the Dockerfiles need from docker build: the ECR
-// repository and tag of a # syntax= image left as written, and the ECR
-// values of build arguments that name images.
-type builtWith struct {
-	syntax string
-	images map[string]string
+	return printBuildArgs(c.App.Writer, format, found.List(opts, target.Account, target.Region))
 }
 
 // scanBuildArgs reads the Dockerfiles named (or found in ".") for what
-// build-args must translate to ECR on registry host.
-func scanBuildArgs(c *cli.Context, opts rewrite.Options, host string) (builtWith, error) {
-	out := builtWith{images: map[string]string{}}
-	paths := c.Args().Slice()
-	if len(paths) == 0 {
-		paths = []string{"."}
-	}
+// build-args must translate to ECR.
+func scanBuildArgs(c *cli.Context, opts rewrite.Options, found *project.BuildArgs) error {
 	ig, err := ignores(c)
 	if err != nil {
-		return out, err
+		return err
 	}
-	files, err := rewrite.DiscoverIgnoring(paths, ig)
-	if err != nil || len(files) == 0 {
-		return out, nil // no Dockerfile: account and region alone
+	files, err := project.Discover(c.Args().Slice(), ig)
+	if err != nil {
+		return nil // no Dockerfile: account and region alone
 	}
-	failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
-		for _, r := range res.Refs {
-			if r.Kind == rewrite.KindSyntax && r.Status == rewrite.StatusKept && r.Repository != "" {
-				out.syntax = r.Target("")
-			}
-			if v := r.BuildArgValue(host); v != "" {
-				if prev, ok := out.images[r.BuildArg]; ok && prev != v {
-					return &rewrite.Error{File: r.File, Line: r.Line, Err: fmt.Errorf("--build-arg %s names %s here and %s elsewhere: one value cannot serve both", r.BuildArg, v, prev)}
-				}
-				out.images[r.BuildArg] = v
-			}
-		}
-		return nil
-	})
-	return out, failed
+	return eachFile(c, files, project.Config{Options: opts}, found.Visit)
 }
 
 func printBuildArgs(w io.Writer, format string, args [][2]string) error {

@@ -2,16 +2,14 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/distribution/reference"
 	"github.com/urfave/cli/v2"
 
+	"ecrbase/project"
 	"ecrbase/renovate"
-	"ecrbase/rewrite"
 )
 
 func renovateCommand() *cli.Command {
@@ -64,59 +62,15 @@ func renovateAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var hosts []string
-	prefixes := map[string]string{}
-	for _, reg := range rewrite.Registries() {
-		prefixes[reg] = rewrite.DefaultPrefix(reg)
-	}
-	var packages []string
-	failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
-		found, err := renovate.Hosts(res.Output)
-		if err != nil {
-			return &rewrite.Error{File: name, Err: err}
-		}
-		for _, h := range found {
-			if !slices.Contains(hosts, h) {
-				hosts = append(hosts, h)
-			}
-		}
-		for _, r := range res.Refs {
-			if r.Upstream == "" || r.Status == rewrite.StatusExcluded || r.Status == rewrite.StatusKept {
-				continue
-			}
-			named, err := reference.ParseNormalizedNamed(r.Upstream)
-			if err != nil {
-				continue
-			}
-			reg := rewrite.NormalizeRegistry(reference.Domain(named))
-			if _, ok := prefixes[reg]; !ok {
-				prefixes[reg] = rewrite.DefaultPrefix(reg)
-			}
-			if p := named.Name(); !slices.Contains(packages, p) {
-				packages = append(packages, p)
-			}
-		}
-		return nil
+	var found renovate.Found
+	failed := eachFile(c, files, project.Config{Options: opts, Rewrite: true}, func(f *project.File) error {
+		return found.Add(f.Name, f.Result.Output, f.Refs)
 	})
 	if failed != nil {
 		return failed
 	}
-	for reg, p := range opts.Prefixes {
-		prefixes[rewrite.NormalizeRegistry(reg)] = p
-	}
-	cfg := renovate.Config{Aliases: renovate.Aliases(hosts, prefixes)}
-	if platforms := effectivePlatforms(c); len(platforms) > 0 && len(packages) > 0 {
-		slices.Sort(packages)
-		cfg.PackageRules = append(cfg.PackageRules, renovate.PackageRule{
-			Description: "ecrbase: mirror copies only " + strings.Join(platforms, ", ") +
-				", so these images' digests in ECR are not upstream's; Renovate must not pin or update digests",
-			MatchDatasources:  []string{"docker"},
-			MatchPackageNames: packages,
-			MatchUpdateTypes:  []string{"digest", "pinDigest"},
-			Enabled:           false,
-		})
-	}
-	if len(hosts) == 0 {
+	cfg := found.Config(opts.Prefixes, effectivePlatforms(c))
+	if len(found.Hosts()) == 0 {
 		fmt.Fprintln(c.App.ErrWriter, "ecrbase: warning: no Dockerfile pulls from ECR once rewritten; there is nothing for Renovate to alias")
 	}
 	switch {
@@ -132,28 +86,16 @@ func renovateAction(c *cli.Context) error {
 		}
 		return nil
 	case merge != "":
-		existing, err := os.ReadFile(merge)
-		if err != nil && !os.IsNotExist(err) {
-			return cli.Exit(fmt.Sprintf("--merge %s: %v", merge, err), exitError)
-		}
-		out, err := renovate.Merge(existing, cfg)
+		m, err := renovate.MergeFile(merge, cfg)
 		if err != nil {
-			return cli.Exit("--merge "+strings.Replace(err.Error(), "renovate.json", merge, 1), exitError)
+			return cli.Exit("--merge "+err.Error(), exitError)
 		}
 		if !c.Bool("write") {
-			_, err = c.App.Writer.Write(out)
+			_, err = c.App.Writer.Write(m.Data)
 			return err
 		}
-		write := func(name string, data []byte) error { return os.WriteFile(name, data, 0o644) }
-		if existing != nil {
-			// Keeps owner and mode, replaces atomically, and refuses to
-			// write over a newer edit.
-			write = func(name string, data []byte) error {
-				return rewrite.WriteFile(name, data, rewrite.WithOriginal(existing))
-			}
-		}
-		if err := write(merge, out); err != nil {
-			return cli.Exit(fmt.Sprintf("writing %s: %v", merge, err), exitError)
+		if err := m.Write(); err != nil {
+			return cli.Exit(err.Error(), exitError)
 		}
 		fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", merge)
 		return nil

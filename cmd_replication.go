@@ -5,18 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"ecrbase/ecr"
-	"ecrbase/rewrite"
+	"ecrbase/project"
 )
-
-// wellKnownRegistries are the registries whose mirrors live under ECR's
-// pull-through-cache prefixes; replication covers them all by default.
-var wellKnownRegistries = []string{"docker.io", "public.ecr.aws", "quay.io", "ghcr.io", "registry.k8s.io", "registry.gitlab.com"}
 
 func replicationCommand() *cli.Command {
 	return &cli.Command{
@@ -85,18 +80,19 @@ func replicationAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var images []ecr.Image
+	found := &project.Images{Prefixes: opts.Prefixes}
 	var failedFiles error
 	if backfill {
-		if images, failedFiles, err = listedImages(c, opts); err != nil {
+		if failedFiles, err = gatherImages(c, opts, found); err != nil {
 			return err
 		}
 	}
+	images := found.List
 	mopts, err := mirrorOptions(c)
 	if err != nil {
 		return err
 	}
-	res, err := ecr.ConfigureReplication(c.Context, replicationPrefixes(opts.Prefixes, images), dests, mopts...)
+	res, err := ecr.ConfigureReplication(c.Context, project.ReplicationPrefixes(opts.Prefixes, images), dests, mopts...)
 	if errors.Is(err, ecr.ErrNoRegion) {
 		return cli.Exit("no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml", exitError)
 	}
@@ -143,68 +139,6 @@ func replicationAction(c *cli.Context) error {
 type backfillResult struct {
 	Destination ecr.Destination `json:"destination"`
 	Report      *ecr.Report     `json:"report"`
-}
-
-// listedImages gathers the images of the Dockerfiles under the paths (when
-// paths are given, or when nothing else is), --image and --images-from.
-func listedImages(c *cli.Context, opts rewrite.Options) ([]ecr.Image, error, error) {
-	var files []string
-	var err error
-	catalog := c.Path("images-from")
-	if c.Args().Present() || (len(c.StringSlice("image")) == 0 && catalog == "") {
-		if files, err = dockerfiles(c); err != nil {
-			return nil, nil, err
-		}
-	}
-	images, _, failedFiles := mirrorImages(c, files, opts)
-	for _, ref := range c.StringSlice("image") {
-		src, repo, err := rewrite.Image(ref, opts.Prefixes)
-		if err != nil {
-			return nil, nil, usageError("--image %s: %v", ref, err)
-		}
-		images = addImage(images, ecr.Image{Source: src, Repository: repo})
-	}
-	if catalog != "" {
-		listed, err := readCatalog(catalog, c.App.Reader, opts.Prefixes)
-		if err != nil {
-			return nil, nil, cli.Exit(err.Error(), exitUsage)
-		}
-		for _, img := range listed {
-			images = addImage(images, img)
-		}
-	}
-	return images, failedFiles, nil
-}
-
-// replicationPrefixes are the repository prefixes ecrbase writes under: the
-// one of each well-known registry (or its --prefix), every configured
-// prefix, and the prefix of each image's own registry.
-func replicationPrefixes(prefixes map[string]string, images []ecr.Image) []string {
-	prefixOf := func(host string) string {
-		host = rewrite.NormalizeRegistry(host)
-		if p, ok := prefixes[host]; ok {
-			return p
-		}
-		return rewrite.DefaultPrefix(host)
-	}
-	var out []string
-	add := func(p string) {
-		if p = strings.Trim(p, "/"); p != "" && !slices.Contains(out, p) {
-			out = append(out, p)
-		}
-	}
-	for _, h := range wellKnownRegistries {
-		add(prefixOf(h))
-	}
-	for _, p := range prefixes {
-		add(p)
-	}
-	for _, img := range images {
-		host, _, _ := strings.Cut(img.Source, "/")
-		add(prefixOf(host))
-	}
-	slices.Sort(out)
-	return out
 }
 
 func printReplication(w io.Writer, res *ecr.ReplicationResult) {

@@ -1,23 +1,18 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync/atomic"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sync/semaphore"
 
 	"ecrbase/internal/registry"
+	"ecrbase/project"
 	"ecrbase/rewrite"
 )
 
@@ -61,8 +56,8 @@ func imagesCommand() *cli.Command {
 				return err
 			}
 			var refs []rewrite.Ref
-			failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
-				refs = append(refs, res.Refs...)
+			failed := eachFile(c, files, project.Config{Options: opts}, func(f *project.File) error {
+				refs = append(refs, f.Refs...)
 				return nil
 			})
 			if c.Bool("json") {
@@ -119,9 +114,9 @@ func rewriteCommand() *cli.Command {
 	}
 }
 
-// rewriteFiles runs the rewrite command's work; mirror --rewrite reuses it.
+// rewriteFiles runs the rewrite command's work.
 func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
-	write, diff, check := c.Bool("write") || c.Bool("rewrite"), c.Bool("diff"), c.Bool("check")
+	write, diff, check := c.Bool("write"), c.Bool("diff"), c.Bool("check")
 	if !write && !diff && !check && (len(files) > 1 || isDir(c.Args().First())) {
 		return usageError("%d Dockerfiles: choose --write, --diff or --check", len(files))
 	}
@@ -131,41 +126,61 @@ func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
 		// what stays upstream, rather than failing on it.
 		opts.Strict = false
 	}
-	changed, upstream := 0, 0
-	failed := eachDockerfile(c, files, opts, func(name string, data []byte, res *rewrite.Result) error {
+	out := newRewriteOutput(c, write, diff, check)
+	if err := eachFile(c, files, project.Config{Options: opts, Rewrite: true}, out.file); err != nil {
+		return err
+	}
+	return out.status(strict)
+}
+
+// rewriteOutput prints rewritten files as --write, --diff and --check ask
+// (mirror --rewrite writes), and counts what --check reports.
+type rewriteOutput struct {
+	c                  *cli.Context
+	write, diff, check bool
+	changed, upstream  int
+}
+
+func newRewriteOutput(c *cli.Context, write, diff, check bool) *rewriteOutput {
+	return &rewriteOutput{c: c, write: write, diff: diff, check: check}
+}
+
+func (o *rewriteOutput) file(f *project.File) error {
+	res := f.Result
+	if res.Changed {
+		o.changed++
+	}
+	switch {
+	case o.check || o.diff:
+		if o.check {
+			o.upstream += listUpstream(o.c.App.Writer, res)
+		}
+		if o.diff {
+			return rewrite.Diff(o.c.App.Writer, f.Name, f.Data, res.Output)
+		}
+	case o.write && f.Name != project.Stdin:
 		if res.Changed {
-			changed++
+			if err := rewrite.WriteFile(f.Name, res.Output, rewrite.WithForce(o.c.Bool("force")), rewrite.WithOriginal(f.Data)); err != nil {
+				return err
+			}
+			fmt.Fprintf(o.c.App.ErrWriter, "rewrote %s%s\n", f.Name, project.LinkNote(f.Name))
 		}
-		switch {
-		case check || diff:
-			if check {
-				upstream += listUpstream(c.App.Writer, res)
-			}
-			if diff {
-				return rewrite.Diff(c.App.Writer, name, data, res.Output)
-			}
-		case write && name != stdinName:
-			if res.Changed {
-				if err := rewrite.WriteFile(name, res.Output, rewrite.WithForce(c.Bool("force")), rewrite.WithOriginal(data)); err != nil {
-					return err
-				}
-				fmt.Fprintf(c.App.ErrWriter, "rewrote %s%s\n", name, linkNote(name))
-			}
-		default:
-			_, err := c.App.Writer.Write(res.Output)
-			return err
-		}
-		return nil
-	})
-	if failed != nil {
-		return failed
+	default:
+		_, err := o.c.App.Writer.Write(res.Output)
+		return err
 	}
+	return nil
+}
+
+// status is the exit of --check: 3 when files can still be rewritten, or
+// with --strict when pulls stay upstream.
+func (o *rewriteOutput) status(strict bool) error {
 	var why []string
-	if check && changed > 0 {
-		why = append(why, fmt.Sprintf("%d file(s) do not pull from ECR yet: %s", changed, fixHint()))
+	if o.check && o.changed > 0 {
+		why = append(why, fmt.Sprintf("%d file(s) do not pull from ECR yet: %s", o.changed, fixHint()))
 	}
-	if check && strict && upstream > 0 {
-		why = append(why, fmt.Sprintf("%d pull(s) stay upstream after the rewrite (--strict)", upstream))
+	if o.check && strict && o.upstream > 0 {
+		why = append(why, fmt.Sprintf("%d pull(s) stay upstream after the rewrite (--strict)", o.upstream))
 	}
 	if len(why) > 0 {
 		return cli.Exit(strings.Join(why, "; "), exitChanges)
@@ -196,8 +211,6 @@ func listUpstream(w io.Writer, res *rewrite.Result) int {
 	}
 	return left
 }
-
-const stdinName = "-"
 
 // fixHint says how to rewrite the files --check listed. Under pre-commit
 // (which sets PRE_COMMIT=1) ecrbase is usually not on PATH: name the hook.
@@ -239,20 +252,13 @@ func inputs(c *cli.Context) (rewrite.Options, []string, error) {
 
 // dockerfiles expands the command's PATH arguments (default ".").
 func dockerfiles(c *cli.Context) ([]string, error) {
-	paths := c.Args().Slice()
-	if len(paths) == 0 {
-		paths = []string{"."}
-	}
 	ig, err := ignores(c)
 	if err != nil {
 		return nil, err
 	}
-	files, err := rewrite.DiscoverIgnoring(paths, ig)
+	files, err := project.Discover(c.Args().Slice(), ig)
 	if err != nil {
 		return nil, cli.Exit(err.Error(), exitError)
-	}
-	if len(files) == 0 {
-		return nil, cli.Exit("no Dockerfile or compose file found in "+strings.Join(paths, " "), exitError)
 	}
 	return files, nil
 }
@@ -268,121 +274,42 @@ func ignores(c *cli.Context) (*rewrite.Ignore, error) {
 	return ig, settingsExit(err)
 }
 
-// eachDockerfile reads and rewrites the files on every core (the work is
-// per file), compose files first (see planCompose), and, in file order as
-// results come in, prints each file's
-// warnings and calls fn with its result. A file that fails is reported on
-// one line and the others still run; the returned error (exit status 1)
-// says how many failed.
-func eachDockerfile(c *cli.Context, files []string, opts rewrite.Options, fn func(name string, data []byte, res *rewrite.Result) error) error {
-	type job struct {
-		data []byte
-		res  *rewrite.Result
-		err  error
-		done chan struct{}
-	}
-	plan := planCompose(c, files, opts)
-	files = plan.files
-	jobs := make([]job, len(files))
-	for i := range jobs {
-		jobs[i].done = make(chan struct{})
-	}
-	workers := runtime.GOMAXPROCS(0)
-	analysing := semaphore.NewWeighted(rewrite.MaxSize)
-	// Workers stay at most a few files ahead of the output, so memory does
-	// not grow with the size of the tree.
-	ahead := make(chan struct{}, 4*workers)
-	var next atomic.Int64
-	for range min(workers, len(files)) {
-		go func() {
-			for {
-				ahead <- struct{}{}
-				i := int(next.Add(1) - 1)
-				if i >= len(files) {
-					return
-				}
-				j := &jobs[i]
-				if plan.isCompose[files[i]] {
-					cj := plan.results[files[i]]
-					j.data, j.res, j.err = cj.data, cj.res, cj.err
-				} else if j.data, j.err = readDockerfile(c, files[i]); j.err == nil {
-					// Analysing a file holds many times its size (BuildKit's
-					// parse of it), so large files take turns.
-					w := int64(len(j.data))
-					analysing.Acquire(context.Background(), w)
-					j.res, j.err = rewrite.File(files[i], j.data, plan.options(files[i], opts))
-					analysing.Release(w)
-				}
-				close(j.done)
-			}
-		}()
-	}
-	failed := 0
-	for i, name := range files {
-		j := &jobs[i]
-		<-j.done
-		err := j.err
+// eachFile runs project.Each over files with opts and prints, in file
+// order, each file's warnings, then what fn prints for it, then its error
+// on one line. A file that fails stops no other; the error returned (exit
+// status 1) says how many failed.
+func eachFile(c *cli.Context, files []string, cfg project.Config, fn func(*project.File) error) error {
+	cfg.Stdin = c.App.Reader
+	return filesExit(project.Each(c.Context, files, cfg, reporter(c, fn)))
+}
+
+// reporter prints what a file warns of, lets fn print its result, and
+// prints the error of a file that failed.
+func reporter(c *cli.Context, fn func(*project.File) error) func(*project.File) error {
+	return func(f *project.File) error {
+		err := f.Err
 		if err == nil {
-			printWarnings(c.App.ErrWriter, j.res.Warnings)
-			err = fn(name, j.data, j.res)
+			for _, w := range f.Warnings {
+				fmt.Fprintln(c.App.ErrWriter, project.Warning(w))
+			}
+			err = fn(f)
 		}
 		if err != nil {
-			failed++
 			fmt.Fprintln(c.App.ErrWriter, oneLine(err))
 		}
-		j.data, j.res = nil, nil
-		<-ahead
-	}
-	if failed > 0 {
-		return cli.Exit(fmt.Sprintf("%d of %d file(s) failed", failed, len(files)), exitError)
-	}
-	return nil
-}
-
-func readDockerfile(c *cli.Context, name string) ([]byte, error) {
-	if name != stdinName {
-		return rewrite.ReadFile(name)
-	}
-	data, err := rewrite.ReadAll(c.App.Reader)
-	if err != nil {
-		return nil, &rewrite.Error{File: name, Err: err}
-	}
-	return data, nil
-}
-
-// linkNote says which file a symbolic link led the rewrite to.
-func linkNote(name string) string {
-	if fi, err := os.Lstat(name); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
-		return ""
-	}
-	target, err := filepath.EvalSymlinks(name)
-	if err != nil {
-		return ""
-	}
-	return " (a symbolic link to " + target + ")"
-}
-
-// oneLine keeps an error message on a single line, and cuts any word in it
-// longer than maxWord: a message locates a problem, it does not reprint a
-// 5,000-character line.
-func oneLine(err error) string {
-	words := strings.Fields(err.Error())
-	for i, w := range words {
-		if r := []rune(w); len(r) > maxWord {
-			words[i] = string(r[:maxWord]) + "..."
-		}
-	}
-	return strings.Join(words, " ")
-}
-
-// maxWord is longer than any real image reference with its digest.
-const maxWord = 200
-
-func printWarnings(w io.Writer, warnings []*rewrite.Error) {
-	for _, e := range warnings {
-		fmt.Fprintf(w, "%s:%d: warning: %s\n", e.File, e.Line, oneLine(e.Err))
+		return err
 	}
 }
+
+// filesExit gives files that failed exit status 1.
+func filesExit(err error) error {
+	if _, ok := err.(*project.FailedError); ok {
+		return cli.Exit(err.Error(), exitError)
+	}
+	return err
+}
+
+func oneLine(err error) string { return project.OneLine(err) }
 
 // printRefs prints the table; with no row (every file failed, or none
 // pulls an image) it prints nothing, not a lone header.

@@ -1,6 +1,18 @@
 // Command ecrbase mirrors the base images a Dockerfile pulls into Amazon ECR
 // and rewrites the Dockerfile to pull them from there, so builds stop
 // hitting Docker Hub's pull rate limit.
+//
+// This package is the command line only: each cmd_*.go file holds a
+// command's flags, resolves its settings, calls the libraries and prints.
+// The work is done in:
+//
+//	rewrite/   a Dockerfile: Analyze what it pulls, rewrite it to ECR
+//	compose/   a compose file: the same for its image: values
+//	project/   an application's files: discovery, the ordered concurrent
+//	           analysis and rewrite of each, compose planning, and what the
+//	           commands gather (images, build arguments, catalogues)
+//	ecr/       the mirror: copy images into ECR digest-exact
+//	renovate/  Renovate's registryAliases for the rewritten files
 package main
 
 import (

@@ -12,7 +12,11 @@
 //
 // Layout:
 //
-//	rewrite.go  File: the entry point, and the edit plan that rewrites references
+//	analysis.go Analyze and Analysis: what a file pulls, with byte spans and
+//	            the status each reference gets, and no edit; Rewrite runs the
+//	            edit plan over it (again, with a mirror's pins and region)
+//	rewrite.go  File (Analyze, then Rewrite), and the edit plan that rewrites
+//	            references
 //	find.go     the analysis: parse, expand meta ARGs, find every reference
 //	ref.go      Ref, Kind and Status: one reference found and what File does with it
 //	options.go  Options and their defaults

@@ -29,14 +29,39 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Nothing plans this analysis again: the plan works on it in place,
+	// which spares Analyze's copy of every reference.
+	p, err := plan(f)
+	if err != nil {
+		return nil, err
+	}
+	out := apply(data, p.edits)
+	return &Result{Output: out, Changed: !bytes.Equal(out, data), Refs: p.refs, Warnings: p.warnings}, nil
+}
+
+// planCopy decides what happens to each reference of f with opts, and the
+// edits that do it, on a copy of f's references and warnings: f is left as
+// analysed, so that it can be planned again.
+func planCopy(f *file, opts Options) (*editPlan, error) {
+	g := *f
+	g.refs, g.warnings = slices.Clone(f.refs), slices.Clone(f.warnings)
+	if opts.Region != f.opts.Region {
+		g.ecr = nil // replayed with the new region
+	}
+	g.opts = opts
+	return plan(&g)
+}
+
+// plan decides what happens to each reference of f, and the edits that do
+// it, changing f's references (status, URI) and warnings.
+func plan(f *file) (*editPlan, error) {
 	p := &editPlan{file: f}
 	p.state = &state{over: map[string]string{}, froms: map[int]string{}, env: f.ecrEnv()}
 	p.stageArgs = f.redeclared()
 	if err := p.build(); err != nil {
 		return nil, err
 	}
-	out := apply(data, p.edits)
-	return &Result{Output: out, Changed: !bytes.Equal(out, data), Refs: f.refs, Warnings: f.warnings}, nil
+	return p, nil
 }
 
 // edit replaces the bytes in at with text; an empty span inserts. order

@@ -1,4 +1,4 @@
-package main
+package project
 
 import (
 	"bufio"
@@ -16,12 +16,12 @@ import (
 // reference is at most a few hundred bytes.
 const maxCatalogLine = 4096
 
-// readCatalog reads the images listed in an --images-from file ("-" is
+// ReadCatalog reads the images listed in an --images-from file ("-" is
 // stdin): one reference per line, with blank lines and # comments, as a
 // platform team keeps its list of approved base images. Every bad line is
 // reported as FILE:LINE: reason, and no image of a file with a bad line is
 // returned, so a typo never mirrors half a catalogue.
-func readCatalog(path string, stdin io.Reader, prefixes map[string]string) ([]ecr.Image, error) {
+func ReadCatalog(path string, stdin io.Reader, prefixes map[string]string) ([]ecr.Image, error) {
 	var r io.Reader = stdin
 	display := "<stdin>"
 	if path != "-" {

@@ -1,6 +1,7 @@
-package main
+package project
 
 import (
+	"context"
 	"io"
 	"maps"
 	"os"
@@ -9,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/sirupsen/logrus"
-	"github.com/urfave/cli/v2"
 
 	"ecrbase/compose"
 	"ecrbase/rewrite"
@@ -28,25 +28,19 @@ func init() {
 type composePlan struct {
 	files     []string
 	isCompose map[string]bool
-	results   map[string]composeJob
+	results   map[string]*File
 	args      map[string]map[string]string // absolute Dockerfile path: build.args
-}
-
-type composeJob struct {
-	data []byte
-	res  *rewrite.Result
-	err  error
 }
 
 // planCompose rewrites the compose files among files (and those their
 // include: and extends: load, within the working directory) and returns
 // the complete list of inputs.
-func planCompose(c *cli.Context, files []string, opts rewrite.Options) *composePlan {
-	p := &composePlan{isCompose: map[string]bool{}, results: map[string]composeJob{}, args: map[string]map[string]string{}}
+func planCompose(ctx context.Context, files []string, cfg Config) *composePlan {
+	p := &composePlan{isCompose: map[string]bool{}, results: map[string]*File{}, args: map[string]map[string]string{}}
 	known := map[string]bool{}
 	for _, f := range files {
 		known[absOf(f)] = true
-		if f != stdinName && rewrite.IsComposeFile(filepath.Base(f)) {
+		if f != Stdin && rewrite.IsComposeFile(filepath.Base(f)) {
 			p.isCompose[f] = true
 		}
 	}
@@ -65,13 +59,13 @@ func planCompose(c *cli.Context, files []string, opts rewrite.Options) *composeP
 		if !p.isCompose[name] {
 			continue
 		}
-		data, err := readDockerfile(c, name)
-		job := composeJob{data: data, err: err}
-		if err == nil {
+		f := &File{Name: name, Compose: true}
+		f.Data, f.Err = Read(name, cfg.Stdin)
+		if f.Err == nil {
 			var res *compose.Result
-			res, job.err = compose.File(c.Context, name, data, compose.Options{Options: opts})
-			if job.err == nil {
-				job.res = &res.Result
+			res, f.Err = compose.File(ctx, name, f.Data, compose.Options{Options: cfg.Options})
+			if f.Err == nil {
+				f.setResult(&res.Result)
 				for _, b := range res.Builds {
 					if _, ok := p.args[b.Dockerfile]; !ok {
 						p.args[b.Dockerfile] = b.Args
@@ -90,7 +84,7 @@ func planCompose(c *cli.Context, files []string, opts rewrite.Options) *composeP
 				}
 			}
 		}
-		p.results[name] = job
+		p.results[name] = f
 	}
 	return p
 }
@@ -109,7 +103,7 @@ func (p *composePlan) options(name string, opts rewrite.Options) rewrite.Options
 }
 
 func absOf(name string) string {
-	if name == stdinName {
+	if name == Stdin {
 		return name
 	}
 	if a, err := filepath.Abs(name); err == nil {

@@ -1,0 +1,66 @@
+package project
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"ecrbase/rewrite"
+)
+
+// BuildArgs gathers, from the files Each visits (Visit), what docker build
+// must be given for their images to come from ECR on Host.
+type BuildArgs struct {
+	// Host is the ECR registry host, <account>.dkr.ecr.<region>.amazonaws.com.
+	Host string
+	// Syntax is the ECR repository and tag ("/repo:tag") of a # syntax=
+	// image left as written.
+	Syntax string
+	// Images are the ECR values of the build arguments that name images.
+	Images map[string]string
+}
+
+// Visit reads what a file needs; two files that need different values of
+// one build argument are an error, located at the second.
+func (b *BuildArgs) Visit(f *File) error {
+	if f.Err != nil {
+		return f.Err
+	}
+	if b.Images == nil {
+		b.Images = map[string]string{}
+	}
+	for _, r := range f.Refs {
+		if r.Kind == rewrite.KindSyntax && r.Status == rewrite.StatusKept && r.Repository != "" {
+			b.Syntax = r.Target("")
+		}
+		if v := r.BuildArgValue(b.Host); v != "" {
+			if prev, ok := b.Images[r.BuildArg]; ok && prev != v {
+				return &rewrite.Error{File: r.File, Line: r.Line, Err: fmt.Errorf("--build-arg %s names %s here and %s elsewhere: one value cannot serve both", r.BuildArg, v, prev)}
+			}
+			b.Images[r.BuildArg] = v
+		}
+	}
+	return nil
+}
+
+// List is the build arguments, in order: the account and region arguments
+// with their values, the build arguments the images were resolved with
+// (opts.BuildArgs, sorted; one that names an image names its ECR copy
+// instead), and BUILDKIT_SYNTAX when a # syntax= image is left as written.
+func (b *BuildArgs) List(opts rewrite.Options, account, region string) [][2]string {
+	args := [][2]string{{opts.AccountArg, account}, {opts.RegionArg, region}}
+	for _, k := range slices.Sorted(maps.Keys(opts.BuildArgs)) {
+		if k == opts.AccountArg || k == opts.RegionArg {
+			continue
+		}
+		v := opts.BuildArgs[k]
+		if ecrValue, ok := b.Images[k]; ok {
+			v = ecrValue
+		}
+		args = append(args, [2]string{k, v})
+	}
+	if b.Syntax != "" {
+		args = append(args, [2]string{"BUILDKIT_SYNTAX", b.Host + b.Syntax})
+	}
+	return args
+}

@@ -1,0 +1,22 @@
+// Package project is an application's Dockerfiles and compose files taken
+// together: discovery, the ordered concurrent analysis and rewrite of each
+// file, compose planning (a compose file's build: sections decide the build
+// arguments of the Dockerfiles it builds, and bring in files the search did
+// not find), and what the commands gather from the files: the images to
+// mirror, the values docker build needs, the repository prefixes to
+// replicate, and image catalogues.
+//
+// It imports rewrite and compose; the command line only prints what it
+// returns.
+//
+// Layout:
+//
+//	each.go        Each: read, analyse (or rewrite) files on every core, visit them in order
+//	compose.go     compose planning: compose files first, their builds' args and files
+//	read.go        Read (a file or stdin), Discover, LinkNote and OneLine for messages
+//	images.go      Images: the images to mirror from files, --image and catalogues
+//	catalog.go     ReadCatalog: an --images-from list, every bad line located
+//	buildargs.go   BuildArgs: what docker build must be given for the files
+//	rewrite.go     Rewrite: the edit plan over analyses kept from discovery
+//	replication.go ReplicationPrefixes: the repository prefixes ECR replicates
+package project
