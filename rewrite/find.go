@@ -107,6 +107,9 @@ func analyze(name string, data []byte, opts Options) (*file, error) {
 		return nil, &Error{File: name, Line: f.firstLine, Err: errNoStages}
 	}
 	f.fromWords, f.uses = res.fromWords, res.uses
+	// A reference for the syntax, each FROM and most uses: appending to a
+	// slice grown as it goes would hold up to twice that at once.
+	f.refs = make([]Ref, 0, 1+len(stages)+len(res.uses))
 	f.stages = stages
 	if err := f.metaArgs(metaArgs); err != nil {
 		return nil, err
@@ -119,6 +122,7 @@ func analyze(name string, data []byte, opts Options) (*file, error) {
 			return nil, err
 		}
 	}
+	f.uses = nil
 	return f, nil
 }
 

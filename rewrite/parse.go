@@ -16,7 +16,7 @@ import (
 // a time. Its AST costs about 50 bytes per byte of a file of short
 // instructions, so the file is parsed a window at a time and only what the
 // rewrite needs is kept.
-const parseWindow = 64 << 10
+const parseWindow = 32 << 10
 
 // parsed is what the rewrite keeps of BuildKit's parse of a file.
 type parsed struct {
@@ -53,9 +53,49 @@ type use struct {
 // come from such a cut, and the window grows until it holds the rest of
 // the file. Like the whole parse, a parser error anywhere wins over an
 // instruction error.
+//
+// BuildKit's two parsers cost about the same: on a file of many windows,
+// the next window is parsed while the instructions of the previous one are
+// read.
 func parseFile(data []byte, src *lineIndex, window int) (*parsed, error) {
 	p := &parsed{escape: '\\'}
 	var instErr error
+	take := func(children []*parser.Node) {
+		for _, n := range children {
+			if instErr == nil {
+				instErr = p.instruction(n)
+			}
+		}
+	}
+	var err error
+	if len(data) <= 16*window {
+		err = p.windows(data, src, window, take)
+	} else {
+		batches := make(chan []*parser.Node)
+		done := make(chan error, 1)
+		go func() {
+			err := p.windows(data, src, window, func(children []*parser.Node) { batches <- children })
+			close(batches)
+			done <- err
+		}()
+		for children := range batches {
+			take(children)
+		}
+		err = <-done
+	}
+	if err != nil {
+		return nil, err
+	}
+	if instErr != nil {
+		return nil, instErr
+	}
+	return p, nil
+}
+
+// windows parses data a window at a time and hands the instructions of
+// each window to take, in order, with the lines and comments of a whole
+// parse. It sets p.escape and p.firstLine before the first call of take.
+func (p *parsed) windows(data []byte, src *lineIndex, window int, take func([]*parser.Node)) error {
 	line := 1            // first line of the next window
 	var carried []string // comments before the first instruction of the window
 	size := window
@@ -84,7 +124,7 @@ func parseFile(data []byte, src *lineIndex, window int) (*parsed, error) {
 				size *= 2
 				continue
 			}
-			return nil, shiftError(err, shift)
+			return shiftError(err, shift)
 		}
 		children := res.AST.Children
 		if !final && len(children) < 2 {
@@ -105,19 +145,15 @@ func parseFile(data []byte, src *lineIndex, window int) (*parsed, error) {
 		for _, n := range children {
 			n.StartLine += shift
 			n.EndLine += shift
-			if instErr == nil {
-				instErr = p.instruction(n)
-			}
 		}
+		take(children)
 		if final {
-			break
+			return nil
 		}
-		first, size = false, window
+		// The next window holds at least twice what was read of the
+		// instruction it starts with, which is likely long.
+		first, size = false, max(window, 2*(end-src.lineStart(line)))
 	}
-	if instErr != nil {
-		return nil, instErr
-	}
-	return p, nil
 }
 
 // instruction parses one top-level node as instructions.Parse does, and
