@@ -105,9 +105,18 @@ func (p *parsed) windows(data []byte, src *lineIndex, window int, take func([]*p
 			start = src.lineStart(line)
 		}
 		end, final := len(data), true
+		if !first {
+			// Room for the first instruction, which may be long, and more.
+			size = max(size, instructionEnd(src, line, byte(p.escape))-start+window)
+		}
 		if start+size < len(data) {
-			if i := bytes.IndexByte(data[start+size:], '\n'); i >= 0 && start+size+i+1 < len(data) {
-				end, final = start+size+i+1, false
+			// The window ends a line into the instruction after the
+			// continued lines at its size, as far as can be told: the
+			// instruction it drops is then short.
+			last := sort.SearchInts(src.start, start+size+1)
+			next := sort.SearchInts(src.start, instructionEnd(src, last, byte(p.escape))) + 1
+			if e := src.lineStart(next + 1); e < len(data) {
+				end, final = e, false
 			}
 		}
 		var r io.Reader = bytes.NewReader(data[start:end])
@@ -150,10 +159,26 @@ func (p *parsed) windows(data []byte, src *lineIndex, window int, take func([]*p
 		if final {
 			return nil
 		}
-		// The next window holds at least twice what was read of the
-		// instruction it starts with, which is likely long.
-		first, size = false, max(window, 2*(end-src.lineStart(line)))
+		first, size = false, window
 	}
+}
+
+// instructionEnd is where the instruction that starts on line n likely
+// ends: after the lines its line continuations join, comment and blank
+// lines among them. Heredocs are not followed: it only sizes windows.
+func instructionEnd(src *lineIndex, n int, escape byte) int {
+	for first := true; n <= len(src.start); n, first = n+1, false {
+		raw, _ := src.line(n)
+		t := bytes.TrimRight(raw, "\r\n")
+		if !first && (isComment(t) || len(bytes.TrimSpace(t)) == 0) {
+			continue
+		}
+		u := bytes.TrimRight(t, " \t")
+		if k := len(u); k == 0 || u[k-1] != escape || (k >= 2 && u[k-2] == escape) {
+			return src.lineStart(n + 1)
+		}
+	}
+	return len(src.data)
 }
 
 // instruction parses one top-level node as instructions.Parse does, and
