@@ -31,6 +31,7 @@ type file struct {
 	// instructions that name images besides FROM, in file order.
 	fromWords []string
 	uses      []use
+	fromRefs  []int          // fromRefs[i] indexes the FROM of stage i in refs
 	named     map[string]int // the first stage of each name
 	env       *env
 	args      map[string]*metaArg // meta ARGs by name, last declaration wins
@@ -351,6 +352,7 @@ func (f *file) stage(i int) error {
 			return err
 		}
 	}
+	f.fromRefs = append(f.fromRefs, len(f.refs))
 	f.refs = append(f.refs, r)
 
 	for len(f.uses) > 0 && f.uses[0].stage == i {
