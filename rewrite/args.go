@@ -282,12 +282,10 @@ func (p *editPlan) exact(v string, r *Ref) bool {
 
 // fromRef is the reference of the FROM of stage i.
 func (p *editPlan) fromRef(i int) *Ref {
-	for j := range p.refs {
-		if r := &p.refs[j]; r.Kind == KindFrom && r.stage == i {
-			return r
-		}
+	if i < 0 || i >= len(p.fromRefs) {
+		return nil
 	}
-	return nil
+	return &p.refs[p.fromRefs[i]]
 }
 
 // check tells why next, a state with one more edit than cur, is not exact:

@@ -26,11 +26,15 @@ type file struct {
 	src    *lineIndex
 	escape byte
 	lex    *shell.Lex
-	nodes  map[int]*parser.Node // top-level instructions by start line
-	stages []instructions.Stage
-	named  map[string]int // the first stage of each name
-	env    *env
-	args   map[string]*metaArg // meta ARGs by name, last declaration wins
+	stages []instructions.Stage // with their ARG instructions only
+	// fromWords[i] is the image word of stage i's FROM, uses the
+	// instructions that name images besides FROM, in file order.
+	fromWords []string
+	uses      []use
+	fromRefs  []int          // fromRefs[i] indexes the FROM of stage i in refs
+	named     map[string]int // the first stage of each name
+	env       *env
+	args      map[string]*metaArg // meta ARGs by name, last declaration wins
 	// auto are the automatic platform arguments, metaCmds the meta ARG
 	// instructions and declared how often each name is declared: replay
 	// evaluates them again with other defaults.
@@ -81,7 +85,7 @@ func analyze(name string, data []byte, opts Options) (*file, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &file{name: name, opts: opts, nodes: map[int]*parser.Node{}, args: map[string]*metaArg{}}
+	f := &file{name: name, opts: opts, args: map[string]*metaArg{}}
 	// BuildKit reads bytes, not UTF-8: a Latin-1 comment is fine and its
 	// bytes are kept. A NUL byte is never in a Dockerfile.
 	if bytes.IndexByte(data, 0) >= 0 {
@@ -90,24 +94,23 @@ func analyze(name string, data []byte, opts Options) (*file, error) {
 	if len(bytes.TrimSpace(bytes.TrimPrefix(data, bom))) == 0 {
 		return nil, &Error{File: name, Err: ErrEmpty}
 	}
-	res, err := parser.Parse(bytes.NewReader(data))
+	f.src = newLineIndex(data, '\\')
+	res, err := parseFile(data, f.src, parseWindow)
 	if err != nil {
 		return nil, f.parseError(err)
 	}
-	f.escape = byte(res.EscapeToken)
-	f.lex = shell.NewLex(res.EscapeToken)
-	f.src = newLineIndex(data, res.EscapeToken)
-	for _, n := range res.AST.Children {
-		f.nodes[n.StartLine] = n
-	}
-	f.firstLine = res.AST.Children[0].StartLine
-	stages, metaArgs, err := instructions.Parse(res.AST, lint)
-	if err != nil {
-		return nil, f.parseError(err)
-	}
+	f.escape = byte(res.escape)
+	f.src.escape = f.escape
+	f.lex = shell.NewLex(res.escape)
+	f.firstLine = res.firstLine
+	stages, metaArgs := res.stages, res.metaArgs
 	if len(stages) == 0 {
 		return nil, &Error{File: name, Line: f.firstLine, Err: errNoStages}
 	}
+	f.fromWords, f.uses = res.fromWords, res.uses
+	// A reference for the syntax, each FROM and most uses: appending to a
+	// slice grown as it goes would hold up to twice that at once.
+	f.refs = make([]Ref, 0, 1+len(stages)+len(res.uses))
 	f.stages = stages
 	if err := f.metaArgs(metaArgs); err != nil {
 		return nil, err
@@ -120,6 +123,7 @@ func analyze(name string, data []byte, opts Options) (*file, error) {
 			return nil, err
 		}
 	}
+	f.uses = nil
 	return f, nil
 }
 
@@ -329,8 +333,8 @@ func (f *file) stage(i int) error {
 	st := f.stages[i]
 	line := st.Location[0].Start.Line
 	r := Ref{File: f.name, Line: line, Kind: KindFrom, Text: st.BaseName, stage: i, expanded: st.BaseName}
-	if n := f.nodes[line]; n != nil && n.Next != nil {
-		r.text = f.fromSpan(line, n.Next.Value)
+	if w := f.fromWords[i]; w != "" {
+		r.text = f.fromSpan(line, w)
 	}
 	expanded, unmatched, err := f.expand(st.BaseName)
 	if err != nil {
@@ -348,14 +352,41 @@ func (f *file) stage(i int) error {
 			return err
 		}
 	}
+	f.fromRefs = append(f.fromRefs, len(f.refs))
 	f.refs = append(f.refs, r)
 
-	for _, cmd := range st.Commands {
-		if err := f.command(i, cmd, false); err != nil {
+	for len(f.uses) > 0 && f.uses[0].stage == i {
+		u := f.uses[0]
+		f.uses = f.uses[1:]
+		var err error
+		if u.kind == "" {
+			err = f.onbuild(i, u.line, u.value)
+		} else {
+			err = f.from(i, u.line, u.kind, u.value, u.mount, false)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// onbuild records the --from references of the ONBUILD trigger expr on
+// line, in stage i.
+func (f *file) onbuild(i, line int, expr string) error {
+	res, err := parser.Parse(strings.NewReader(expr))
+	if err != nil || len(res.AST.Children) != 1 {
+		return f.errorf(line, "parsing ONBUILD %s: %v", expr, err)
+	}
+	inner, err := instructions.ParseCommand(res.AST.Children[0])
+	if err != nil {
+		return f.parseErrorAt(line, err)
+	}
+	if loc := inner.Location(); len(loc) > 0 {
+		// The trigger was parsed on its own; report the ONBUILD line.
+		loc[0].Start.Line, loc[0].End.Line = line, line
+	}
+	return f.command(i, inner, true)
 }
 
 // command records the --from references of one instruction of stage i.
@@ -363,19 +394,7 @@ func (f *file) command(i int, cmd instructions.Command, onbuild bool) error {
 	line := cmd.Location()[0].Start.Line
 	switch c := cmd.(type) {
 	case *instructions.OnbuildCommand:
-		res, err := parser.Parse(strings.NewReader(c.Expression))
-		if err != nil || len(res.AST.Children) != 1 {
-			return f.errorf(line, "parsing ONBUILD %s: %v", c.Expression, err)
-		}
-		inner, err := instructions.ParseCommand(res.AST.Children[0])
-		if err != nil {
-			return f.parseErrorAt(line, err)
-		}
-		if loc := inner.Location(); len(loc) > 0 {
-			// The trigger was parsed on its own; report the ONBUILD line.
-			loc[0].Start.Line, loc[0].End.Line = line, line
-		}
-		return f.command(i, inner, true)
+		return f.onbuild(i, line, c.Expression)
 	case *instructions.CopyCommand:
 		if c.From != "" {
 			return f.from(i, line, KindCopyFrom, c.From, 0, onbuild)

@@ -79,6 +79,8 @@ type editPlan struct {
 	usesArgs bool
 	firstArg int // line of the first rewritten ARG default
 	aliases  []alias
+	// aliasNames finds the aliases by URI and by name.
+	aliasNames aliasIndex
 	// state is what the FROMs resolve to with the edits of ARG-held names
 	// made so far; stageArgs are the meta ARGs each stage declares again.
 	state     *state
@@ -217,10 +219,8 @@ var stageNameChars = regexp.MustCompile(`[^a-z0-9._-]+`)
 // alias returns the stage name standing for uri, adding the stage before
 // the stage of r when it is new.
 func (p *editPlan) alias(uri string, r *Ref) string {
-	for _, a := range p.aliases {
-		if a.uri == uri {
-			return a.name
-		}
+	if name, ok := p.aliasNames.byURI[uri]; ok {
+		return name
 	}
 	base := r.Repository[strings.LastIndex(r.Repository, "/")+1:]
 	if t, ok := r.named.(reference.Tagged); ok {
@@ -229,10 +229,8 @@ func (p *editPlan) alias(uri string, r *Ref) string {
 		base += "-" + d.Digest().Encoded()[:12]
 	}
 	base = "ecr-" + strings.Trim(stageNameChars.ReplaceAllString(strings.ToLower(base), "-"), "-")
-	name := base
-	for n := 2; p.stageNameTaken(name); n++ {
-		name = fmt.Sprintf("%s-%d", base, n)
-	}
+	name := p.freeName(base)
+	p.aliasNames.add(uri, name)
 	p.aliases = append(p.aliases, alias{name: name, uri: uri, before: r.stage})
 	line := p.stages[r.stage].Location[0].Start.Line
 	p.edits = append(p.edits, edit{
@@ -244,24 +242,25 @@ func (p *editPlan) alias(uri string, r *Ref) string {
 }
 
 func (p *editPlan) stageNameTaken(name string) bool {
-	for _, s := range p.stages {
-		if s.Name == name {
-			return true
-		}
-	}
-	return slices.ContainsFunc(p.aliases, func(a alias) bool { return a.name == name })
+	return p.stageNamed(name) >= 0 || p.aliasNames.taken[name]
 }
 
 // renumber keeps numeric --from=N pointing at the same stage once alias
 // stages are inserted before it.
 func (p *editPlan) renumber() {
+	if len(p.indexRefs) == 0 || len(p.aliases) == 0 {
+		return
+	}
+	// before[i] is how many aliases go before stage i.
+	before := make([]int, len(p.stages)+1)
+	for _, a := range p.aliases {
+		before[a.before+1]++
+	}
+	for i := 1; i < len(before); i++ {
+		before[i] += before[i-1]
+	}
 	for _, ir := range p.indexRefs {
-		shift := 0
-		for _, a := range p.aliases {
-			if a.before <= ir.index {
-				shift++
-			}
-		}
+		shift := before[ir.index+1]
 		if shift > 0 {
 			p.edits = append(p.edits, edit{at: ir.at, text: fmt.Sprint(ir.index + shift)})
 		}
