@@ -121,6 +121,32 @@ func toolByName(bins Bins, name string, jobs int) (Tool, error) {
 				return out, nil
 			},
 		}, nil
+	case "regsync":
+		return Tool{
+			Name: "regsync",
+			Options: "`regsync once -c CONFIG`: regclient's catalogue mode, one process for the whole list, one `type: repository` " +
+				"entry per repository (every upstream tag of a repository is in the list), `parallel: 32` (default 1), " +
+				"credentials and `tls: disabled` for the source in the config.",
+			Commands: func(h *Harness, imgs []ImageSpec) ([][]string, error) {
+				var cfg strings.Builder
+				fmt.Fprintf(&cfg, "version: 1\ncreds:\n  - registry: %s\n    tls: disabled\n  - registry: %s\n    user: AWS\n    pass: %s\n",
+					h.Stack.Proxy, h.Stack.Target, ecrPassword)
+				cfg.WriteString("defaults:\n  parallel: 32\nsync:\n")
+				seen := map[string]bool{}
+				for _, img := range imgs {
+					if seen[img.Repo] {
+						continue
+					}
+					seen[img.Repo] = true
+					fmt.Fprintf(&cfg, "  - source: %s/%s\n    target: %s/%s\n    type: repository\n", h.Stack.Proxy, img.Repo, h.Stack.Target, targetRepo(img))
+				}
+				p := filepath.Join(h.Stack.Dir, "regsync.yml")
+				if err := os.WriteFile(p, []byte(cfg.String()), 0o600); err != nil {
+					return nil, err
+				}
+				return [][]string{{bins.Regsync, "once", "-c", p, "-v", "error"}}, nil
+			},
+		}, nil
 	case "skopeo-sync":
 		return Tool{
 			Name: "skopeo-sync",
@@ -158,7 +184,7 @@ func toolByName(bins Bins, name string, jobs int) (Tool, error) {
 			},
 		}, nil
 	}
-	return Tool{}, fmt.Errorf("unknown tool %q (ecrbase, crane, regctl, skopeo, skopeo-sync)", name)
+	return Tool{}, fmt.Errorf("unknown tool %q (ecrbase, crane, regctl, regsync, skopeo, skopeo-sync)", name)
 }
 
 func quoteAll(xs []string) []string {
