@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -293,8 +295,18 @@ func (h *Harness) Scenarios(ctx context.Context, tools []Tool, which map[string]
 }
 
 // prime makes the target current (every tag at the upstream digest) with crane,
-// unmeasured, when the previous run left it otherwise.
+// unmeasured, when the previous run left it otherwise; over shaped links it
+// first takes the shaping off (Shape("prime")) and copies 8 images at a time.
 func (h *Harness) prime(ctx context.Context) error {
+	if h.Shape != nil {
+		h.Shape("prime")
+	}
+	sem := make(chan struct{}, 1)
+	if h.Stack.WAN != nil {
+		sem = make(chan struct{}, 8)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(h.Images))
 	for i, img := range h.Images {
 		d, err := h.Stack.TargetDigest(targetRepo(img), img.Tag)
 		if err == nil && d == h.expect[i] {
@@ -302,10 +314,15 @@ func (h *Harness) prime(ctx context.Context) error {
 		}
 		fmt.Fprintf(h.Log, "  (priming %s with crane)\n", img.Ref())
 		argv := []string{h.Crane, "copy", h.Stack.Proxy + "/" + img.Ref(), h.Stack.Target + "/" + targetRepo(img) + ":" + img.Tag}
-		m := measure(ctx, "", h.env(), argv, io.Discard, io.Discard)
-		if m.code != 0 {
-			return fmt.Errorf("priming %s with crane: exit %d", img.Ref(), m.code)
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if m := measure(ctx, "", h.env(), argv, io.Discard, io.Discard); m.code != 0 {
+				errs[i] = fmt.Errorf("priming %s with crane: exit %d", img.Ref(), m.code)
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }

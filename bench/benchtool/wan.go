@@ -158,14 +158,16 @@ func cmdWAN(ctx context.Context, args []string) error {
 			h.expect = append(h.expect, img.Digest)
 		}
 		h.Shape = func(scenario string) {
+			if scenario == "prime" {
+				st.SetWAN(0, 0, 0)
+				return
+			}
 			var c int64
 			if wl == "w2" && scenario == "cold" {
 				c = capBps
 			}
 			st.SetWAN(*hubRTT, *ecrRTT, c)
 		}
-		// Priming between runs goes at the shaped speed; set it now.
-		st.SetWAN(*hubRTT, *ecrRTT, 0)
 		recs, err := h.Scenarios(ctx, tools, which)
 		rec.Records = recs
 		res.Workloads = append(res.Workloads, rec)
