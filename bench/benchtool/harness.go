@@ -20,6 +20,8 @@ type Tool struct {
 	// Commands returns one argv per process, run one after the other: a peer is
 	// driven with a plain loop over the images, as a team's script would.
 	Commands func(h *Harness, imgs []ImageSpec) ([][]string, error)
+	// LAN runs the tool with the WAN shaping off (`NAME@lan`).
+	LAN bool
 }
 
 // RunRecord is one measured run of a tool on a scenario.
@@ -134,7 +136,11 @@ func (h *Harness) Run(ctx context.Context, t Tool, scenario string, run int) Run
 	var logAt int64
 	if wan != nil {
 		if h.Shape != nil {
-			h.Shape(scenario)
+			if t.LAN {
+				h.Shape("none")
+			} else {
+				h.Shape(scenario)
+			}
 		}
 		wan.Hub.Reset()
 		wan.ECR.Reset()

@@ -62,7 +62,7 @@ func binsFrom(dir string) Bins {
 	return Bins{
 		Registry: look("docker-registry"), Moto: look("moto_server"), Hubproxy: look("hubproxy"), Htpasswd: look("htpasswd"),
 		Ecrbase: look("ecrbase"), Crane: look("crane"), Regctl: look("regctl"), Skopeo: look("skopeo"), Regsync: look("regsync"),
-		Parseonly: look("parseonly"), Hyperfine: look("hyperfine"),
+		Parseonly: look("parseonly"), Hyperfine: look("hyperfine"), Dir: dir,
 	}
 }
 

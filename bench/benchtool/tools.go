@@ -17,6 +17,28 @@ import (
 // toolByName returns the tool called name; `name[FLAGS]` (for example
 // `ecrbase[--jobs=1]`) is a variant with FLAGS added to each of its commands.
 func toolByName(bins Bins, name string, jobs int) (Tool, error) {
+	if base, other, ok := strings.Cut(name, "~"); ok {
+		// `ecrbase~NAME`: the tool run from the binary NAME next to it, to
+		// compare two builds side by side.
+		t, err := toolByName(bins, base, jobs)
+		cmds := t.Commands
+		t.Name, t.Options = name, fmt.Sprintf("as %s, run from the binary %s.", base, other)
+		t.Commands = func(h *Harness, imgs []ImageSpec) ([][]string, error) {
+			out, err := cmds(h, imgs)
+			for _, argv := range out {
+				argv[0] = filepath.Join(bins.Dir, other)
+			}
+			return out, err
+		}
+		return t, err
+	}
+	if base, ok := strings.CutSuffix(name, "@lan"); ok {
+		// The same tool with the WAN shaping off for its runs: what is left
+		// of its wall time is CPU and local I/O, not round trips.
+		t, err := toolByName(bins, base, jobs)
+		t.Name, t.Options, t.LAN = name, fmt.Sprintf("as %s, with every link unshaped for its runs (no added latency, no cap).", base), true
+		return t, err
+	}
 	if base, extra, ok := strings.Cut(name, "["); ok && strings.HasSuffix(extra, "]") {
 		t, err := toolByName(bins, base, jobs)
 		if err != nil {
