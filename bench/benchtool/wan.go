@@ -63,7 +63,7 @@ func cmdWAN(ctx context.Context, args []string) error {
 	workloads := fs.String("workloads", "w1,w2", "workloads to run")
 	scenarios := fs.String("scenarios", "cold,warm,moved", "scenarios to run")
 	w1Tools := fs.String("w1-tools", "ecrbase,crane,regctl,regsync,skopeo-sync", "tools for W1")
-	w2Tools := fs.String("w2-tools", "ecrbase,regsync,skopeo-sync", "tools for W2")
+	w2Tools := fs.String("w2-tools", "ecrbase,ecrbase@lan,regsync,skopeo-sync", "tools for W2 (ecrbase@lan: the same runs unshaped)")
 	repos := fs.Int("repos", 100, "W2 repositories")
 	tags := fs.Int("tags", 3, "W2 tags per repository")
 	layer := fs.Int("layer", 64<<10, "W2 bytes of each platform's own layer")
@@ -217,6 +217,7 @@ func ReportWAN(res WANResults) string {
 		"through TCP shapers in front of the proxy, the TLS target and the API; W2 cold also caps what \"Docker Hub\" sends at %.0f MiB/s. "+
 		"Median of the runs; tags verified after every run. Per image: requests divided by the images in the list.\n\n",
 		res.Date, fmt.Sprintf("%s CPUs (%s), %s", res.Machine["nproc"], res.Machine["cpu"], res.Machine["memory"]), res.HubRTTms, res.ECRRTTms, float64(res.ColdCap)/mib)
+	var summary []string
 	for _, w := range res.Workloads {
 		p("### %s: %d images in %d repositories (%d platform manifests), %.1f MiB unique; moved: %d\n\n", w.Name, w.Images, w.Repos, w.Manifests, float64(w.UniqueBytes)/mib, w.Moved)
 		p("| scenario | tool | wall s | RTTs of %d ms | ecrbase ÷ tool | HEAD/img | GET/img | token/img | hub req/img | ECR req/img | ECR API/img | hub conns | ECR conns | MiB from hub | ok |\n", res.HubRTTms)
@@ -272,8 +273,14 @@ func ReportWAN(res WANResults) string {
 					m(func(r RunRecord) float64 { return float64(r.BlobBytes) })/mib, ok, len(rs))
 				label = ""
 			}
+			if line := summaryLine(sc, by, res.HubRTTms); line != "" {
+				summary = append(summary, fmt.Sprintf("- %s %s: %s", w.Name, sc, line))
+			}
 		}
 		p("\n")
+	}
+	if len(summary) > 0 {
+		p("Summary (medians):\n\n%s\n\n", strings.Join(summary, "\n"))
 	}
 	p("Tools and options:\n\n")
 	for _, t := range res.Tools {
@@ -294,4 +301,34 @@ func medianOf(rs []RunRecord, f func(RunRecord) float64) float64 {
 		xs = append(xs, f(r))
 	}
 	return median(xs)
+}
+
+// summaryLine compares ecrbase with the faster catalogue peer, with its own
+// unshaped run (what the round trips cost) and, capped, with bytes ÷ cap.
+func summaryLine(sc string, by map[string][]RunRecord, rttMs int64) string {
+	eb := by["ecrbase"]
+	if len(eb) == 0 {
+		return ""
+	}
+	wall := func(rs []RunRecord) float64 { return medianOf(rs, func(r RunRecord) float64 { return r.WallSeconds }) }
+	e := wall(eb)
+	var parts []string
+	best, bestName := 0.0, ""
+	for _, peer := range []string{"regsync", "skopeo-sync"} {
+		if rs := by[peer]; len(rs) > 0 && (bestName == "" || wall(rs) < best) {
+			best, bestName = wall(rs), peer
+		}
+	}
+	if bestName != "" {
+		parts = append(parts, fmt.Sprintf("ecrbase %.2f s ÷ %s %.2f s = %.2f", e, bestName, best, e/best))
+	}
+	if lan := by["ecrbase@lan"]; len(lan) > 0 && rttMs > 0 {
+		l := wall(lan)
+		parts = append(parts, fmt.Sprintf("unshaped %.2f s, so the round trips cost %.2f s = %.0f RTTs of %d ms", l, e-l, (e-l)*1000/float64(rttMs), rttMs))
+	}
+	if c := eb[0].HubCapBps; c > 0 {
+		ideal := medianOf(eb, func(r RunRecord) float64 { return float64(r.BlobBytes) }) / float64(c)
+		parts = append(parts, fmt.Sprintf("bytes ÷ cap %.2f s, ecrbase ÷ that = %.2f", ideal, e/ideal))
+	}
+	return strings.Join(parts, "; ")
 }
