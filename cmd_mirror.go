@@ -58,7 +58,7 @@ func mirrorCommand() *cli.Command {
 			&cli.BoolFlag{Name: "rewrite", Usage: "rewrite the Dockerfiles in place after a successful mirror", EnvVars: envVar("rewrite")},
 			&cli.BoolFlag{Name: "pin", Usage: "with --rewrite, add the mirrored @sha256 digest to each reference", EnvVars: envVar("pin")},
 			&cli.IntFlag{Name: "jobs", Usage: "copy `N` images in parallel", Value: 4, EnvVars: envVar("jobs")},
-			&cli.IntFlag{Name: "head-jobs", Usage: "check `N` images (HEAD requests) in parallel before copying", Value: 32, EnvVars: envVar("head-jobs")},
+			&cli.IntFlag{Name: "head-jobs", Usage: "check `N` images (HEAD requests) in parallel before copying", Value: 64, EnvVars: envVar("head-jobs")},
 			&cli.StringSliceFlag{Name: "registry-mirror", Usage: "read `REGISTRY=URL` through a mirror or proxy", EnvVars: envVar("registry-mirror")},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback is always allowed)", EnvVars: envVar("insecure-registry")},
 			&cli.BoolFlag{Name: "wait", Usage: "when Docker Hub's pull window is used up, wait instead of failing", EnvVars: envVar("wait")},

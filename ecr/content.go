@@ -437,7 +437,7 @@ func (r *run) fromContent(ctx context.Context, p *imageJob, d v1.Hash) (desc *re
 // fromRegistry reads ref from the image's own registry: a counted pull on
 // Docker Hub.
 func (r *run) fromRegistry(ctx context.Context, p *imageJob, ref name.Reference) (*remote.Descriptor, error) {
-	desc, err := r.src.Get(ctx, ref) // counted pull
+	desc, err := r.srcGet(ctx, ref) // counted pull
 	if err == nil {
 		ic := r.contentOf(p)
 		ic.mu.Lock()

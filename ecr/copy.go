@@ -164,7 +164,7 @@ func (r *run) readTop(p *imageJob) (*remote.Descriptor, error) {
 	byDigest := p.src.read.Digest(p.srcDesc.Digest.String())
 	var err error
 	if p.tgtDesc != nil {
-		_, err = r.src.Head(ctx, byDigest)
+		_, err = r.srcHead(ctx, byDigest)
 	}
 	if err == nil {
 		desc, err = r.fromRegistry(ctx, p, byDigest)
@@ -355,7 +355,7 @@ type blobHome struct {
 // cannot mount falls back to the upload.
 func (c *copier) blob(ctx context.Context, d v1.Descriptor) error {
 	r, p := c.r, c.p
-	sb := &srcBlob{ctx: ctx, src: r.src, ref: p.src.read.Digest(d.Digest.String()), desc: d}
+	sb := &srcBlob{ctx: ctx, r: r, ref: p.src.read.Digest(d.Digest.String()), desc: d}
 	l, err := partial.CompressedToLayer(sb)
 	if err != nil {
 		return err
@@ -427,7 +427,7 @@ func corrupt(err error) bool {
 // srcBlob is a source blob read lazily: it is only opened when ECR lacks it.
 type srcBlob struct {
 	ctx    context.Context
-	src    *remote.Puller
+	r      *run
 	ref    name.Digest
 	desc   v1.Descriptor
 	opened atomic.Bool
@@ -452,7 +452,7 @@ func (b *srcBlob) MediaType() (types.MediaType, error) { return b.desc.MediaType
 func (b *srcBlob) Compressed() (io.ReadCloser, error) {
 	b.err.Store(nil)
 	b.n.Store(0)
-	l, err := b.src.Layer(b.ctx, b.ref)
+	l, err := b.r.srcLayer(b.ctx, b.ref)
 	if err != nil {
 		return nil, err
 	}

@@ -40,13 +40,17 @@ type run struct {
 	tgtPut *remote.Pusher    // ECR, writes
 	tgtRT  http.RoundTripper // ECR, below go-containerregistry: cancels upload sessions
 
-	content    map[string][]*contentSource // canonical registry -> content sources
-	csPull     *remote.Puller              // content sources, reads
-	csTimeout  time.Duration
-	srcRT      http.RoundTripper // the source client's transport, for the referrers client
-	keychain   authn.Keychain
-	tokens     *sharedTokens // one source token for the checks of many repositories
-	imgContent sync.Map      // *imageJob -> *imageContent
+	content   map[string][]*contentSource // canonical registry -> content sources
+	csPull    *remote.Puller              // content sources, reads
+	csTimeout time.Duration
+	srcRT     http.RoundTripper // the source client's transport, for the referrers client
+	keychain  authn.Keychain
+	tokens    *sharedTokens // one source token for the checks of many repositories
+
+	refPullOnce sync.Once // the referrers client, made once
+	refPull     *remote.Puller
+	refPullErr  error
+	imgContent  sync.Map // *imageJob -> *imageContent
 
 	batch *batchCheck // ECR API answers for many tags at once; nil when off
 

@@ -35,7 +35,7 @@ type Options struct {
 	// How to copy.
 	Jobs     int // images in parallel (default 4)
 	BlobJobs int // blobs in parallel within an image (default 4)
-	HeadJobs int // images checked in parallel before copying (default 32)
+	HeadJobs int // images checked in parallel before copying (default 64)
 	// NoBatchCheck checks every ECR tag with a registry HEAD instead of
 	// asking the ECR API (BatchGetImage) for up to 100 tags at once.
 	NoBatchCheck bool

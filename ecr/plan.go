@@ -10,7 +10,7 @@ import (
 // defaultHeadJobs is how many images are checked at once. Checks are HEAD
 // requests (free on Docker Hub) and ECR API reads; over a wide-area link
 // their cost is round trips, not bandwidth, so many run together.
-const defaultHeadJobs = 32
+const defaultHeadJobs = 64
 
 // eachLimit runs f over the plans, n at a time.
 func eachLimit(plans []*imageJob, n int, f func(*imageJob)) {

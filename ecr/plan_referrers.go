@@ -2,11 +2,12 @@ package ecr
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -71,9 +72,35 @@ func (r *run) planReferrers(p *imageJob) {
 			estimate("a referrer is an index whose manifests show only once it is read")
 		}
 	}
-	for _, suffix := range cosignSuffixes {
+	// The cosign tags and the referrers API are asked at once: over a
+	// wide-area link each answer is a round trip.
+	type headResult struct {
+		d   *v1.Descriptor
+		err error
+	}
+	heads := make([]headResult, len(cosignSuffixes))
+	var (
+		wg  sync.WaitGroup
+		im  *v1.IndexManifest
+		err error
+	)
+	for i, suffix := range cosignSuffixes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := r.srcHead(ctx, p.src.read.Tag("sha256-"+s.Hex+suffix)) // free
+			heads[i] = headResult{d, err}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		im, err = r.listReferrers(ctx, p.src.read.Digest(s.String()))
+	}()
+	wg.Wait()
+	for i, suffix := range cosignSuffixes {
 		tag := "sha256-" + s.Hex + suffix
-		d, err := r.src.Head(ctx, p.src.read.Tag(tag)) // free
+		d, err := heads[i].d, heads[i].err
 		switch {
 		case notFound(err):
 		case err != nil:
@@ -83,47 +110,39 @@ func (r *run) planReferrers(p *imageJob) {
 			count(d.Digest, string(d.MediaType), tag)
 		}
 	}
-	refPull, err := r.referrersPuller()
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoReferrersClient):
 		failed = true
 		estimate("the referrers could not be listed")
-	} else {
-		idx, err := remote.Referrers(p.src.read.Digest(s.String()), remote.Reuse(refPull), remote.WithContext(ctx))
-		var im *v1.IndexManifest
-		if err == nil {
-			im, err = idx.IndexManifest()
+	case err == nil:
+		for _, d := range im.Manifests {
+			count(d.Digest, string(d.MediaType), "")
 		}
+	case notFound(err) || !isTransportError(err):
+		tag := "sha256-" + s.Hex
+		d, herr := r.srcHead(ctx, p.src.read.Tag(tag)) // free
 		switch {
-		case err == nil:
-			for _, d := range im.Manifests {
-				count(d.Digest, string(d.MediaType), "")
-			}
-		case notFound(err) || !isTransportError(err):
-			tag := "sha256-" + s.Hex
-			d, herr := r.src.Head(ctx, p.src.read.Tag(tag)) // free
-			switch {
-			case notFound(herr):
-			case herr != nil:
-				failed = true
-				estimate("the referrers could not be listed")
-			default:
-				found = true
-				have, terr := r.tgtGet.Head(ctx, p.tgtRepo.Tag(tag))
-				if terr == nil && have.Digest == d.Digest {
-					break // ECR keeps the same index: every referrer is there
-				}
-				// The index is read (a counted pull unless a content source
-				// holds it); what it lists shows only then: at least one.
-				if !r.contentHolds(p, d.Digest) {
-					n++
-				}
-				n++
-				estimate("the referrers' tag-schema index lists them only once it is read (counted as one)")
-			}
-		default:
+		case notFound(herr):
+		case herr != nil:
 			failed = true
 			estimate("the referrers could not be listed")
+		default:
+			found = true
+			have, terr := r.tgtGet.Head(ctx, p.tgtRepo.Tag(tag))
+			if terr == nil && have.Digest == d.Digest {
+				break // ECR keeps the same index: every referrer is there
+			}
+			// The index is read (a counted pull unless a content source
+			// holds it); what it lists shows only then: at least one.
+			if !r.contentHolds(p, d.Digest) {
+				n++
+			}
+			n++
+			estimate("the referrers' tag-schema index lists them only once it is read (counted as one)")
 		}
+	default:
+		failed = true
+		estimate("the referrers could not be listed")
 	}
 	// The platforms of an index are looked at when the index has something.
 	if found && p.srcDesc.MediaType.IsIndex() {

@@ -303,6 +303,12 @@ func (c *copier) referrerDone(ref Referrer, err error) {
 // with a HEAD by its callers: the library's fallback GET would be a counted
 // pull even when there is nothing to copy.
 func (r *run) referrersPuller() (*remote.Puller, error) {
+	// One for the run: a puller logs in to each repository once.
+	r.refPullOnce.Do(func() { r.refPull, r.refPullErr = r.newReferrersPuller() })
+	return r.refPull, r.refPullErr
+}
+
+func (r *run) newReferrersPuller() (*remote.Puller, error) {
 	return remote.NewPuller(
 		remote.WithTransport(r.srcRT),
 		remote.WithAuthFromKeychain(r.keychain),

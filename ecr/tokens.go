@@ -3,6 +3,8 @@ package ecr
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -43,6 +45,9 @@ type tokenGroup struct {
 	scopes []string
 	once   sync.Once
 	puller *remote.Puller // nil when the login failed
+	// refPuller lists referrers with the same token (the referrers API
+	// only, as the run's referrers client does).
+	refPuller *remote.Puller
 	// broken is set once a check got 401 or 403 with the shared token:
 	// the other repositories of the group then log in on their own
 	// straight away.
@@ -109,8 +114,108 @@ func (g *tokenGroup) login(ctx context.Context, r *run) *remote.Puller {
 			return
 		}
 		g.puller, _ = remote.NewPuller(remote.WithTransport(rt), remote.WithUserAgent("ecrbase"))
+		g.refPuller, _ = remote.NewPuller(remote.WithTransport(rt), remote.WithUserAgent("ecrbase"), remote.WithReferrersTagFallback(false))
 	})
 	return g.puller
+}
+
+// sharedPuller returns the logged-in shared puller of repo's group, or nil
+// when it has none or its token stopped working. Copies use it for their
+// reads too, so a repository copied after its check logs in no more.
+func (r *run) sharedPuller(ctx context.Context, repo name.Repository) *tokenGroup {
+	if st := r.tokens; st != nil {
+		if g := st.batch[repo.Name()]; g != nil && !g.broken.Load() && g.login(ctx, r) != nil {
+			return g
+		}
+	}
+	return nil
+}
+
+// unauthorized reports whether err is a 401 or 403 answer: the shared token
+// does not open the repository.
+func unauthorized(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden)
+}
+
+// srcGet reads ref with the shared token when it works, else with the
+// source client (see srcHead).
+func (r *run) srcGet(ctx context.Context, ref name.Reference) (*remote.Descriptor, error) {
+	if g := r.sharedPuller(ctx, ref.Context()); g != nil {
+		d, err := g.puller.Get(ctx, ref)
+		if !unauthorized(err) {
+			return d, err
+		}
+		g.broken.Store(true)
+	}
+	return r.src.Get(ctx, ref)
+}
+
+// srcLayer opens a source blob with the shared token when it works, else
+// with the source client.
+func (r *run) srcLayer(ctx context.Context, ref name.Digest) (v1.Layer, error) {
+	if g := r.sharedPuller(ctx, ref.Context()); g != nil {
+		l, err := g.puller.Layer(ctx, ref)
+		if err == nil {
+			return sharedLayer{Layer: l, g: g, r: r, ctx: ctx, ref: ref}, nil
+		}
+		if !unauthorized(err) {
+			return nil, err
+		}
+		g.broken.Store(true)
+	}
+	return r.src.Layer(ctx, ref)
+}
+
+// sharedLayer falls back to the source client when the shared token is
+// refused as the blob is opened.
+type sharedLayer struct {
+	v1.Layer
+	g   *tokenGroup
+	r   *run
+	ctx context.Context
+	ref name.Digest
+}
+
+func (l sharedLayer) Compressed() (io.ReadCloser, error) {
+	rc, err := l.Layer.Compressed()
+	if !unauthorized(err) {
+		return rc, err
+	}
+	l.g.broken.Store(true)
+	own, err := l.r.src.Layer(l.ctx, l.ref)
+	if err != nil {
+		return nil, err
+	}
+	return own.Compressed()
+}
+
+// errNoReferrersClient wraps the error of making the referrers client.
+var errNoReferrersClient = errors.New("no referrers client")
+
+// listReferrers lists what refers to d through the referrers API, with the
+// shared token of d's repository when it works, else with the run's
+// referrers client. Errors are those of remote.Referrers.
+func (r *run) listReferrers(ctx context.Context, d name.Digest) (*v1.IndexManifest, error) {
+	list := func(pl *remote.Puller) (*v1.IndexManifest, error) {
+		idx, err := remote.Referrers(d, remote.Reuse(pl), remote.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		return idx.IndexManifest()
+	}
+	if g := r.sharedPuller(ctx, d.Context()); g != nil && g.refPuller != nil {
+		im, err := list(g.refPuller)
+		if !unauthorized(err) {
+			return im, err
+		}
+		g.broken.Store(true)
+	}
+	pl, err := r.referrersPuller()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNoReferrersClient, err)
+	}
+	return list(pl)
 }
 
 // head checks ref with the group's shared token when there is one that

@@ -186,3 +186,64 @@ func TestSharedTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedTokensCopy: the copies and the referrer look-ups of a cold run
+// use the shared token too, so a run over n repositories asks for one
+// token; when the token does not open the repositories, the copies fall
+// back to their own logins and still land.
+func TestSharedTokensCopy(t *testing.T) {
+	src := registry.New(quiet())
+	up := httptest.NewServer(src)
+	t.Cleanup(up.Close)
+	target := newRegistry(t)
+	const n = 5
+	var sources []string
+	for i := range n {
+		repo := fmt.Sprintf("library/cp%d", i)
+		ref, err := name.ParseReference(strings.TrimPrefix(up.URL, "http://") + "/" + repo + ":1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, randomImage(t, 2048, 2)); err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, "docker.io/"+repo+":1")
+	}
+	for _, tc := range []struct {
+		name      string
+		shared    bool
+		firstOnly bool
+		maxReqs   int64 // token requests the cold run may make
+		minReqs   int64
+	}{
+		{name: "shared", shared: true, maxReqs: 1, minReqs: 1},
+		// Without sharing, the checks, the referrer look-ups and the
+		// copies each log in to every repository.
+		{name: "per repository", shared: false, minReqs: n + 1, maxReqs: 1 << 30},
+		{name: "token does not work", shared: true, firstOnly: true, minReqs: n + 1, maxReqs: 1 << 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &tokenRegistry{inner: src, grants: map[string]map[string]bool{}, firstOnly: tc.firstOnly}
+			hub := httptest.NewServer(tr)
+			t.Cleanup(hub.Close)
+			base := uniqueRepo(t)
+			var images []Image
+			for i, s := range sources {
+				images = append(images, Image{Source: s, Repository: fmt.Sprintf("%s-%d", base, i)})
+			}
+			opts := append(testOptions(t, target, nil, nil), WithRegistryMirror("docker.io", hub.URL),
+				WithBatchCheck(false), WithSharedTokens(tc.shared))
+			rep := mustMirror(t, images, opts...)
+			for _, r := range rep.Images {
+				if r.Action != Copy || r.SourceDigest == "" || r.SourceDigest != r.Digest {
+					t.Errorf("%s: action %s, source %s, ECR %s; want copied with equal digests", r.Source, r.Action, r.SourceDigest, r.Digest)
+				}
+			}
+			reqs := tr.requests.Load()
+			t.Logf("cold run of %d repositories: %d token requests", n, reqs)
+			if reqs < tc.minReqs || reqs > tc.maxReqs {
+				t.Errorf("cold run: %d token requests, want %d to %d", reqs, tc.minReqs, tc.maxReqs)
+			}
+		})
+	}
+}

@@ -2,6 +2,8 @@ package examples
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -119,9 +121,14 @@ func TestTemplateOrganisationScale(t *testing.T) {
 				}
 			}
 
-			// The creation template carries what ecrbase mirror is given.
-			if got := present("DockerHubRepositoryTemplate", "CreateRepositoryTemplates"); got != (param(t, st, sc, "RepositoryTemplates") == "true" && kms == "") {
-				t.Errorf("CreateRepositoryTemplates = %t with KmsKeyArn %q", got, kms)
+			// The creation template carries what ecrbase mirror is given,
+			// the KMS key included.
+			templates := param(t, st, sc, "RepositoryTemplates") == "true"
+			if got := present("DockerHubRepositoryTemplate", "CreateRepositoryTemplates"); got != templates {
+				t.Errorf("CreateRepositoryTemplates = %t with RepositoryTemplates %q", got, param(t, st, sc, "RepositoryTemplates"))
+			}
+			if got := present("RepositoryTemplateRole", "CreateRepositoryTemplateRole"); got != (templates && kms != "") {
+				t.Errorf("CreateRepositoryTemplateRole = %t with RepositoryTemplates %t and KmsKeyArn %q", got, templates, kms)
 			}
 			if st.conditions["CreateRepositoryTemplates"] {
 				tpl := asMap(asMap(res["DockerHubRepositoryTemplate"])["Properties"])
@@ -129,9 +136,43 @@ func TestTemplateOrganisationScale(t *testing.T) {
 				if !slices.Contains(applied, any("PULL_THROUGH_CACHE")) || !slices.Contains(applied, any("CREATE_ON_PUSH")) {
 					t.Errorf("creation template applies for %v, want PULL_THROUGH_CACHE and CREATE_ON_PUSH", applied)
 				}
-				if tpl["Prefix"] != rewrite.DefaultPrefix("docker.io") || tpl["ImageTagMutability"] != mutability ||
-					asMap(tpl["EncryptionConfiguration"])["EncryptionType"] != "AES256" {
-					t.Errorf("creation template %v, want prefix docker-hub, %s, AES256", tpl, mutability)
+				if tpl["Prefix"] != rewrite.DefaultPrefix("docker.io") || tpl["ImageTagMutability"] != mutability {
+					t.Errorf("creation template %v, want prefix docker-hub, %s", tpl, mutability)
+				}
+				enc := asMap(tpl["EncryptionConfiguration"])
+				want := map[string]any{"EncryptionType": "AES256"}
+				if kms != "" {
+					want = map[string]any{"EncryptionType": "KMS", "KmsKey": kms}
+				}
+				if fmt.Sprint(enc) != fmt.Sprint(want) {
+					t.Errorf("creation template encryption %v, want %v", enc, want)
+				}
+			}
+			if st.conditions["CreateRepositoryTemplateRole"] {
+				role := asMap(asMap(res["RepositoryTemplateRole"])["Properties"])
+				trust := asMap(asSlice(asMap(role["AssumeRolePolicyDocument"])["Statement"])[0])
+				if asMap(trust["Principal"])["Service"] != "ecr.amazonaws.com" || trust["Action"] != "sts:AssumeRole" {
+					t.Errorf("RepositoryTemplateRole trust %v, want ecr.amazonaws.com", trust)
+				}
+				grants := map[string][]any{}
+				for _, s := range roleStatements(t, st, "RepositoryTemplateRole") {
+					for _, a := range s.actions {
+						grants[a] = s.resources
+					}
+				}
+				repos := []any{"arn:aws:ecr:" + testRegion + ":" + testAccount + ":repository/docker-hub/*"}
+				for _, a := range []string{"ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource"} {
+					if !slices.Equal(grants[a], repos) {
+						t.Errorf("RepositoryTemplateRole %s on %v, want %v", a, grants[a], repos)
+					}
+				}
+				for _, a := range []string{"kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey"} {
+					if !slices.Equal(grants[a], []any{kms}) {
+						t.Errorf("RepositoryTemplateRole %s on %v, want the key %s", a, grants[a], kms)
+					}
+				}
+				if len(grants) != 6 {
+					t.Errorf("RepositoryTemplateRole grants %v, want the 6 actions above only", sortedKeys(grants))
 				}
 			}
 			for _, project := range []string{"BuildProject", "RefreshProject"} {
@@ -162,4 +203,71 @@ func TestTemplateOrganisationScale(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTemplateNewerProperties checks, from the YAML itself, the properties
+// goformation does not know (newerProperties): the creation template's
+// CustomRoleArn is the template role's ARN exactly when there is a KMS key,
+// and the role exists then.
+func TestTemplateNewerProperties(t *testing.T) {
+	data, err := os.ReadFile(templatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	resources := mappingValue(doc.Content[0], "Resources")
+	props := mappingValue(mappingValue(resources, "DockerHubRepositoryTemplate"), "Properties")
+	arn := mappingValue(props, "CustomRoleArn")
+	if arn == nil {
+		t.Fatal("DockerHubRepositoryTemplate has no CustomRoleArn: ECR creates no KMS-encrypted repository from a template without one")
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			conds := evalConditions(t, data, sc.params)
+			kms, _ := sc.params["KmsKeyArn"].(string)
+			v := chooseIf(t, arn, conds)
+			switch {
+			case kms == "":
+				if v.Tag != "!Ref" || v.Value != "AWS::NoValue" {
+					t.Errorf("CustomRoleArn without a key = %s %q, want !Ref AWS::NoValue", v.Tag, v.Value)
+				}
+			case v.Tag != "!GetAtt" || v.Value != "RepositoryTemplateRole.Arn":
+				t.Errorf("CustomRoleArn with a key = %s %q, want !GetAtt RepositoryTemplateRole.Arn", v.Tag, v.Value)
+			default:
+				role := mappingValue(resources, "RepositoryTemplateRole")
+				if typ := mappingValue(role, "Type"); typ == nil || typ.Value != "AWS::IAM::Role" {
+					t.Fatalf("RepositoryTemplateRole is %v, want an AWS::IAM::Role", typ)
+				}
+				// Wherever the template exists with a key, the role must too.
+				c := mappingValue(role, "Condition")
+				if conds["CreateRepositoryTemplates"] && (c == nil || !conds[c.Value]) {
+					t.Errorf("RepositoryTemplateRole condition %v is false where the template uses the role", c)
+				}
+			}
+		})
+	}
+}
+
+// chooseIf resolves a YAML !If node (possibly nested) with the conditions;
+// any other node is returned as it is.
+func chooseIf(t *testing.T, n *yaml.Node, conds map[string]bool) *yaml.Node {
+	t.Helper()
+	for n.Tag == "!If" {
+		if n.Kind != yaml.SequenceNode || len(n.Content) != 3 {
+			t.Fatalf("line %d: !If wants [condition, then, else]", n.Line)
+		}
+		v, ok := conds[n.Content[0].Value]
+		if !ok {
+			t.Fatalf("line %d: !If names unknown condition %q", n.Line, n.Content[0].Value)
+		}
+		if v {
+			n = n.Content[1]
+		} else {
+			n = n.Content[2]
+		}
+	}
+	return n
 }

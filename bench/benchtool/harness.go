@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,6 +20,8 @@ type Tool struct {
 	// Commands returns one argv per process, run one after the other: a peer is
 	// driven with a plain loop over the images, as a team's script would.
 	Commands func(h *Harness, imgs []ImageSpec) ([][]string, error)
+	// LAN runs the tool with the WAN shaping off (`NAME@lan`).
+	LAN bool
 }
 
 // RunRecord is one measured run of a tool on a scenario.
@@ -39,6 +43,19 @@ type RunRecord struct {
 	Failed        int                `json:"failed"`   // processes that exited non-zero
 	Mismatch      int                `json:"mismatch"` // target tags whose digest is not the source's after the run
 	Err           string             `json:"error,omitempty"`
+
+	// With the WAN stack: requests by kind on each shaped link.
+	HubRequests int64 `json:"hub_requests,omitempty"` // registry requests that got past the token check
+	Tokens      int64 `json:"tokens,omitempty"`       // token requests
+	Challenges  int64 `json:"challenges,omitempty"`   // 401 answers asking for a token
+	HubConns    int64 `json:"hub_conns,omitempty"`
+	ECRRequests int64 `json:"ecr_requests,omitempty"` // requests to the target registry
+	ECRHeads    int64 `json:"ecr_manifest_heads,omitempty"`
+	ECRConns    int64 `json:"ecr_conns,omitempty"`
+	APICalls    int64 `json:"api_calls,omitempty"` // ECR API calls (ecrbase alone uses the API)
+	HubCapBps   int64 `json:"hub_cap_bytes_per_sec,omitempty"`
+	HubRTTms    int64 `json:"hub_rtt_ms,omitempty"`
+	ECRRTTms    int64 `json:"ecr_rtt_ms,omitempty"`
 }
 
 // Harness runs tools against the stack.
@@ -53,6 +70,8 @@ type Harness struct {
 	Crane   string // primes the target when a tool left it incomplete
 	// expected digest per image index in the upstream right now
 	expect []string
+	// Shape, when set, sets the WAN links for a scenario before its runs.
+	Shape func(scenario string)
 }
 
 func (h *Harness) env() []string {
@@ -113,6 +132,22 @@ func (h *Harness) Run(ctx context.Context, t Tool, scenario string, run int) Run
 		rec.Err = err.Error()
 		return rec
 	}
+	wan := h.Stack.WAN
+	var logAt int64
+	if wan != nil {
+		if h.Shape != nil {
+			if t.LAN {
+				h.Shape("none")
+			} else {
+				h.Shape(scenario)
+			}
+		}
+		wan.Hub.Reset()
+		wan.ECR.Reset()
+		wan.API.Reset()
+		h.Stack.apiCalls.Store(0)
+		logAt = h.Stack.targetLogSize()
+	}
 	rec.Load1 = loadAvg()
 	cpu0 := h.Stack.ServerCPU()
 	start := time.Now()
@@ -140,6 +175,15 @@ func (h *Harness) Run(ctx context.Context, t Tool, scenario string, run int) Run
 		return rec
 	}
 	rec.ManifestGets, rec.ManifestHeads, rec.BlobGets, rec.BlobBytes = st.ManifestGets, st.ManifestHeads, st.BlobGets, st.BlobBytes
+	if wan != nil {
+		rec.HubRequests, rec.Tokens, rec.Challenges = st.Requests, st.Tokens, st.Challenges
+		rec.HubConns, rec.ECRConns = wan.Hub.Conns.Load(), wan.ECR.Conns.Load()
+		rec.ECRRequests, rec.ECRHeads, _ = h.Stack.targetCounts(logAt)
+		rec.APICalls = h.Stack.apiCalls.Load()
+		hubRTT, hubCap := wan.Hub.Settings()
+		ecrRTT, _ := wan.ECR.Settings()
+		rec.HubRTTms, rec.ECRRTTms, rec.HubCapBps = hubRTT.Milliseconds(), ecrRTT.Milliseconds(), hubCap
+	}
 	for i, img := range h.Images {
 		d, err := h.Stack.TargetDigest(targetRepo(img), img.Tag)
 		if err != nil || d != h.expect[i] {
@@ -147,9 +191,13 @@ func (h *Harness) Run(ctx context.Context, t Tool, scenario string, run int) Run
 			fmt.Fprintf(log, "# verify %s: target %q, source %s (%v)\n", img.Ref(), d, h.expect[i], err)
 		}
 	}
-	fmt.Fprintf(h.Log, "  %-11s %-5s #%d  %6.2fs  GET %3d  HEAD %3d  %6.1f MiB  rss %5.1f MiB  cpu %5.2fs  servers %5.2fs  load %.1f%s\n",
+	wanNote := ""
+	if wan != nil {
+		wanNote = fmt.Sprintf("  token %d  ecr %d  api %d", rec.Tokens, rec.ECRRequests, rec.APICalls)
+	}
+	fmt.Fprintf(h.Log, "  %-11s %-5s #%d  %6.2fs  GET %3d  HEAD %3d  %6.1f MiB%s  rss %5.1f MiB  cpu %5.2fs  servers %5.2fs  load %.1f%s\n",
 		t.Name, scenario, run, rec.WallSeconds, rec.ManifestGets, rec.ManifestHeads,
-		float64(rec.BlobBytes)/mib, float64(rec.MaxRSSKiB)/1024, rec.CPUSeconds, rec.ServerCPU, rec.Load1, failNote(rec))
+		float64(rec.BlobBytes)/mib, wanNote, float64(rec.MaxRSSKiB)/1024, rec.CPUSeconds, rec.ServerCPU, rec.Load1, failNote(rec))
 	return rec
 }
 
@@ -170,20 +218,22 @@ func failNote(r RunRecord) string {
 	return "  !! " + strings.Join(s, ", ")
 }
 
-// setMoved pushes variant v of the moved image to the upstream: its tag moves.
+// setMoved pushes variant v of the moved images to the upstream: their tags move.
 func (h *Harness) setMoved(ctx context.Context, v int) error {
-	m := h.W.Moved
-	d, err := h.W.Push(ctx, h.Stack.Upstream, h.W.Variant(m, v), map[string]builtLayer{})
-	if err != nil {
-		return err
+	cache := map[string]builtLayer{}
+	for _, m := range h.W.MovedImages() {
+		d, err := h.W.Push(ctx, h.Stack.Upstream, h.W.Variant(m, v), cache)
+		if err != nil {
+			return err
+		}
+		h.expect[m] = d
 	}
-	h.expect[m] = d
 	return nil
 }
 
 // resetMoto empties moto's state, so that a cold run creates its repositories.
 func (h *Harness) resetMoto() error {
-	resp, err := h.Stack.client.Post(h.Stack.MotoURL+"/moto-api/reset", "application/json", nil)
+	resp, err := h.Stack.client.Post(h.Stack.motoCtl+"/moto-api/reset", "application/json", nil)
 	if err != nil {
 		return fmt.Errorf("resetting moto: %w", err)
 	}
@@ -251,8 +301,18 @@ func (h *Harness) Scenarios(ctx context.Context, tools []Tool, which map[string]
 }
 
 // prime makes the target current (every tag at the upstream digest) with crane,
-// unmeasured, when the previous run left it otherwise.
+// unmeasured, when the previous run left it otherwise; over shaped links it
+// first takes the shaping off (Shape("prime")) and copies 8 images at a time.
 func (h *Harness) prime(ctx context.Context) error {
+	if h.Shape != nil {
+		h.Shape("prime")
+	}
+	sem := make(chan struct{}, 1)
+	if h.Stack.WAN != nil {
+		sem = make(chan struct{}, 8)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(h.Images))
 	for i, img := range h.Images {
 		d, err := h.Stack.TargetDigest(targetRepo(img), img.Tag)
 		if err == nil && d == h.expect[i] {
@@ -260,10 +320,15 @@ func (h *Harness) prime(ctx context.Context) error {
 		}
 		fmt.Fprintf(h.Log, "  (priming %s with crane)\n", img.Ref())
 		argv := []string{h.Crane, "copy", h.Stack.Proxy + "/" + img.Ref(), h.Stack.Target + "/" + targetRepo(img) + ":" + img.Tag}
-		m := measure(ctx, "", h.env(), argv, io.Discard, io.Discard)
-		if m.code != 0 {
-			return fmt.Errorf("priming %s with crane: exit %d", img.Ref(), m.code)
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if m := measure(ctx, "", h.env(), argv, io.Discard, io.Discard); m.code != 0 {
+				errs[i] = fmt.Errorf("priming %s with crane: exit %d", img.Ref(), m.code)
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }

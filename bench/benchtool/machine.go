@@ -72,7 +72,7 @@ func versions(b Bins) map[string]string {
 func sourceVersion() string {
 	v := firstOutputLine("git", "rev-parse", "--short", "HEAD")
 	out, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--",
-		".", ":!bench/RESULTS.md", ":!bench/results.json").Output()
+		".", ":!bench/RESULTS.md", ":!bench/results.json", ":!bench/results-wan.json").Output()
 	if err == nil && len(strings.TrimSpace(string(out))) > 0 {
 		v += "-dirty"
 	}

@@ -6,6 +6,7 @@
 //	benchtool w1 -registry HOST:PORT  push workload W1 to a registry
 //	benchtool dockerfiles -out DIR    write the rewrite-throughput tree
 //	benchtool report -in results.json -results RESULTS.md
+//	benchtool wan -bin DIR [-results RESULTS.md]   W1 and W2 over shaped links (see wan.go)
 package main
 
 import (
@@ -23,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool run|stack|w1|dockerfiles|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool run|wan|stack|w1|dockerfiles|report [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -40,6 +41,8 @@ func main() {
 		err = cmdDockerfiles(os.Args[2:])
 	case "report":
 		err = cmdReport(os.Args[2:])
+	case "wan":
+		err = cmdWAN(ctx, os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -58,8 +61,8 @@ func binsFrom(dir string) Bins {
 	}
 	return Bins{
 		Registry: look("docker-registry"), Moto: look("moto_server"), Hubproxy: look("hubproxy"), Htpasswd: look("htpasswd"),
-		Ecrbase: look("ecrbase"), Crane: look("crane"), Regctl: look("regctl"), Skopeo: look("skopeo"),
-		Parseonly: look("parseonly"), Hyperfine: look("hyperfine"),
+		Ecrbase: look("ecrbase"), Crane: look("crane"), Regctl: look("regctl"), Skopeo: look("skopeo"), Regsync: look("regsync"),
+		Parseonly: look("parseonly"), Hyperfine: look("hyperfine"), Dir: dir,
 	}
 }
 
@@ -100,7 +103,7 @@ func cmdStack(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := StartStack(ctx, dir, binsFrom(*bin))
+	st, err := StartStack(ctx, dir, binsFrom(*bin), false)
 	if err != nil {
 		return err
 	}
@@ -208,7 +211,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	}
 
 	fmt.Fprintf(os.Stderr, "bench: starting registries, proxy and moto in %s\n", dir)
-	st, err := StartStack(ctx, dir, bins)
+	st, err := StartStack(ctx, dir, bins, false)
 	if err != nil {
 		failed = true
 		return err

@@ -217,7 +217,9 @@ func Report(res Results) string {
 
 // spliceReport puts md between the markers in path, keeping the hand-written text
 // around them; a file without markers gets them appended.
-func spliceReport(path, md string) error {
+func spliceReport(path, md string) error { return spliceBetween(path, md, beginMark, endMark) }
+
+func spliceBetween(path, md, beginMark, endMark string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return err

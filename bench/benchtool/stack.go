@@ -19,8 +19,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"ecrbase/internal/apibridge"
 )
 
 // The stack, all on loopback:
@@ -62,6 +66,18 @@ type Stack struct {
 	DockerCfg  string // DOCKER_CONFIG dir with the target's credentials
 	Home       string // HOME for every tool: no stray user configuration
 
+	// WAN, when set, puts a Shaper in front of each server the tools use:
+	// Proxy, Target and MotoURL are then the shaped addresses, and the
+	// harness reaches the servers directly.
+	WAN *WANLinks
+
+	proxyCtl     string // host:port of hubproxy itself
+	motoCtl      string // moto's own URL
+	targetDirect string // host:port the target registry listens on, when shaped
+	targetLog    string // its access log
+	apiCalls     atomic.Int64
+	apiSrv       *http.Server
+
 	bins   Bins
 	procs  map[string]*proc
 	client *http.Client
@@ -71,6 +87,8 @@ type Stack struct {
 type Bins struct {
 	Registry, Moto, Hubproxy, Htpasswd string
 	Ecrbase, Crane, Regctl, Skopeo     string
+	Regsync                            string
+	Dir                                string // where they were looked for
 	Parseonly, Hyperfine               string
 }
 
@@ -83,8 +101,16 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// StartStack starts every server under dir.
-func StartStack(ctx context.Context, dir string, bins Bins) (*Stack, error) {
+// WANLinks are the shaped paths to "Docker Hub" (the counting proxy, which
+// then asks for bearer tokens as Docker Hub does), "ECR" and the ECR API.
+type WANLinks struct {
+	Hub, ECR, API *Shaper
+}
+
+// StartStack starts every server under dir; with wan, behind shapers (at no
+// delay until Set), with Docker Hub's token dance and an API bridge that
+// answers BatchGetImage from the target registry, as ECR's API does.
+func StartStack(ctx context.Context, dir string, bins Bins, wan bool) (*Stack, error) {
 	s := &Stack{Dir: dir, bins: bins, procs: map[string]*proc{}, Target: targetHost()}
 	ok := false
 	defer func() {
@@ -114,7 +140,17 @@ func StartStack(ctx context.Context, dir string, bins Bins) (*Stack, error) {
 	if err := s.writeTLS(); err != nil {
 		return nil, err
 	}
-	s.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.rootCAs()}}}
+	// The harness's own client reaches the target directly when it is shaped.
+	dialer := &net.Dialer{}
+	s.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: s.rootCAs()},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if (addr == targetIP+":443" || addr == s.Target+":443") && s.targetDirect != "" {
+				addr = s.targetDirect
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
+	}}
 	auth := base64.StdEncoding.EncodeToString([]byte("AWS:" + ecrPassword))
 	cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, s.Target, auth)
 	if err := os.WriteFile(filepath.Join(s.DockerCfg, "config.json"), []byte(cfg), 0o600); err != nil {
@@ -156,6 +192,14 @@ http: {addr: %q}
 	if err := s.startRegistry(ctx, "content", csCfg, "http://"+s.Content+"/v2/"); err != nil {
 		return nil, err
 	}
+	if wan {
+		tp, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s.targetDirect = fmt.Sprintf("%s:%d", targetIP, tp)
+		s.targetLog = filepath.Join(dir, "logs", "target.log")
+	}
 	if err := s.StartTarget(ctx); err != nil {
 		return nil, err
 	}
@@ -164,21 +208,127 @@ http: {addr: %q}
 	if err != nil {
 		return nil, err
 	}
-	s.Proxy = fmt.Sprintf("127.0.0.1:%d", pp)
-	if err := s.start(ctx, "hubproxy", bins.Hubproxy, []string{"-listen", s.Proxy, "-upstream", "http://" + s.Upstream}, "http://"+s.Proxy+"/_hubproxy/stats"); err != nil {
+	s.proxyCtl = fmt.Sprintf("127.0.0.1:%d", pp)
+	args := []string{"-listen", s.proxyCtl, "-upstream", "http://" + s.Upstream}
+	if wan {
+		// The catalogue's cold run needs 375 counted pulls: more than an
+		// anonymous user's 100 per 6 hours (ecrbase refuses to start such a
+		// run), so "Docker Hub" grants what a paid account gets.
+		args = append(args, "-bearer", "-limit", "5000")
+	}
+	if err := s.start(ctx, "hubproxy", bins.Hubproxy, args, "http://"+s.proxyCtl+"/_hubproxy/stats"); err != nil {
 		return nil, err
 	}
+	s.Proxy = s.proxyCtl
 
 	mp, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	s.MotoURL = fmt.Sprintf("http://127.0.0.1:%d", mp)
-	if err := s.start(ctx, "moto", bins.Moto, []string{"-H", "127.0.0.1", "-p", fmt.Sprint(mp)}, s.MotoURL+"/moto-api/"); err != nil {
+	s.motoCtl = fmt.Sprintf("http://127.0.0.1:%d", mp)
+	if err := s.start(ctx, "moto", bins.Moto, []string{"-H", "127.0.0.1", "-p", fmt.Sprint(mp)}, s.motoCtl+"/moto-api/"); err != nil {
 		return nil, err
+	}
+	s.MotoURL = s.motoCtl
+	if wan {
+		if err := s.shape(); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 	return s, nil
+}
+
+// shape starts the API bridge and the three shapers.
+func (s *Stack) shape() error {
+	bridge, err := apibridge.New(s.motoCtl, "https://AWS:"+ecrPassword+"@"+s.targetDirect)
+	if err != nil {
+		return err
+	}
+	// Its own user agent keeps its reads out of the tools' request counts.
+	bridge.SetRegistryClient(&http.Client{Timeout: 30 * time.Second, Transport: userAgent{bridgeAgent,
+		&http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.rootCAs()}}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	s.apiSrv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "" {
+			s.apiCalls.Add(1)
+		}
+		bridge.ServeHTTP(w, r)
+	})}
+	go func() { _ = s.apiSrv.Serve(ln) }()
+	s.WAN = &WANLinks{}
+	if s.WAN.Hub, err = NewShaper("127.0.0.1:0", s.proxyCtl, 0, 0); err != nil {
+		return err
+	}
+	s.Proxy = s.WAN.Hub.Addr()
+	if s.WAN.ECR, err = NewShaper(targetIP+":443", s.targetDirect, 0, 0); err != nil {
+		return fmt.Errorf("listening on %s:443 for the shaped target: %w", targetIP, err)
+	}
+	if s.WAN.API, err = NewShaper("127.0.0.1:0", ln.Addr().String(), 0, 0); err != nil {
+		return err
+	}
+	s.MotoURL = "http://" + s.WAN.API.Addr()
+	return nil
+}
+
+// SetWAN sets the round-trip times of the shaped links and the cap on
+// what "Docker Hub" sends (0: none).
+func (s *Stack) SetWAN(hubRTT, ecrRTT time.Duration, hubCap int64) {
+	s.WAN.Hub.Set(hubRTT, hubCap)
+	s.WAN.ECR.Set(ecrRTT, 0)
+	s.WAN.API.Set(ecrRTT, 0)
+}
+
+// targetCounts counts the requests in the target's access log from byte
+// offset from: all of them and the manifest HEADs. It returns the new offset.
+func (s *Stack) targetCounts(from int64) (requests, manifestHeads int64, next int64) {
+	f, err := os.Open(s.targetLog)
+	if err != nil {
+		return 0, 0, from
+	}
+	defer f.Close()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return 0, 0, from
+	}
+	b, _ := io.ReadAll(f)
+	for _, line := range strings.Split(string(b), "\n") {
+		m := accessLine.FindStringSubmatch(line)
+		if m == nil || strings.Contains(line, bridgeAgent) {
+			continue
+		}
+		requests++
+		if m[1] == http.MethodHead && strings.Contains(m[2], "/manifests/") {
+			manifestHeads++
+		}
+	}
+	return requests, manifestHeads, from + int64(len(b))
+}
+
+const bridgeAgent = "ecrbase-bench-apibridge"
+
+type userAgent struct {
+	ua string
+	rt http.RoundTripper
+}
+
+func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", u.ua)
+	return u.rt.RoundTrip(r)
+}
+
+// accessLine matches a request in docker-registry's (combined format) access log.
+var accessLine = regexp.MustCompile(`"(GET|HEAD|PUT|POST|PATCH|DELETE) (/v2/[^ ]*) HTTP/`)
+
+func (s *Stack) targetLogSize() int64 {
+	fi, err := os.Stat(s.targetLog)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // StartTarget (re)starts the target registry on an empty data directory.
@@ -188,12 +338,17 @@ func (s *Stack) StartTarget(ctx context.Context) error {
 	if err := os.RemoveAll(data); err != nil {
 		return err
 	}
+	addr, access := targetIP+":443", "true"
+	if s.targetDirect != "" {
+		// Shaped: the shaper holds port 443, and requests are counted from the access log.
+		addr, access = s.targetDirect, "false"
+	}
 	cfg := fmt.Sprintf(`version: 0.1
-log: {level: warn, accesslog: {disabled: true}}
+log: {level: warn, accesslog: {disabled: %s}}
 storage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}
-http: {addr: "%s:443", tls: {certificate: %s, key: %s}}
+http: {addr: %q, tls: {certificate: %s, key: %s}}
 auth: {htpasswd: {realm: ecr, path: %s}}
-`, data, targetIP, filepath.Join(s.Dir, "srv.crt"), filepath.Join(s.Dir, "srv.key"), filepath.Join(s.Dir, "htpasswd"))
+`, access, data, addr, filepath.Join(s.Dir, "srv.crt"), filepath.Join(s.Dir, "srv.key"), filepath.Join(s.Dir, "htpasswd"))
 	return s.startRegistry(ctx, "target", cfg, "https://"+s.Target+"/v2/")
 }
 
@@ -261,6 +416,17 @@ func (s *Stack) stop(name string) {
 
 // Close ends every process the stack started, by pid, and frees the registries' storage.
 func (s *Stack) Close() {
+	if s.WAN != nil {
+		for _, sh := range []*Shaper{s.WAN.Hub, s.WAN.ECR, s.WAN.API} {
+			if sh != nil {
+				sh.Close()
+			}
+		}
+		s.WAN = nil
+	}
+	if s.apiSrv != nil {
+		s.apiSrv.Close()
+	}
 	for name := range s.procs {
 		s.stop(name)
 	}
@@ -309,10 +475,12 @@ type ProxyStats struct {
 	BlobBytes     int64 `json:"blob_bytes"`
 	Pulls         int64 `json:"pulls"`
 	Requests      int64 `json:"requests"`
+	Tokens        int64 `json:"tokens"`
+	Challenges    int64 `json:"challenges"`
 }
 
 func (s *Stack) proxyCall(method, op string) (ProxyStats, error) {
-	req, _ := http.NewRequest(method, "http://"+s.Proxy+"/_hubproxy/"+op, nil)
+	req, _ := http.NewRequest(method, "http://"+s.proxyCtl+"/_hubproxy/"+op, nil)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return ProxyStats{}, fmt.Errorf("hubproxy %s: %w", op, err)

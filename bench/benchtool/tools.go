@@ -17,6 +17,28 @@ import (
 // toolByName returns the tool called name; `name[FLAGS]` (for example
 // `ecrbase[--jobs=1]`) is a variant with FLAGS added to each of its commands.
 func toolByName(bins Bins, name string, jobs int) (Tool, error) {
+	if base, other, ok := strings.Cut(name, "~"); ok {
+		// `ecrbase~NAME`: the tool run from the binary NAME next to it, to
+		// compare two builds side by side.
+		t, err := toolByName(bins, base, jobs)
+		cmds := t.Commands
+		t.Name, t.Options = name, fmt.Sprintf("as %s, run from the binary %s.", base, other)
+		t.Commands = func(h *Harness, imgs []ImageSpec) ([][]string, error) {
+			out, err := cmds(h, imgs)
+			for _, argv := range out {
+				argv[0] = filepath.Join(bins.Dir, other)
+			}
+			return out, err
+		}
+		return t, err
+	}
+	if base, ok := strings.CutSuffix(name, "@lan"); ok {
+		// The same tool with the WAN shaping off for its runs: what is left
+		// of its wall time is CPU and local I/O, not round trips.
+		t, err := toolByName(bins, base, jobs)
+		t.Name, t.Options, t.LAN = name, fmt.Sprintf("as %s, with every link unshaped for its runs (no added latency, no cap).", base), true
+		return t, err
+	}
 	if base, extra, ok := strings.Cut(name, "["); ok && strings.HasSuffix(extra, "]") {
 		t, err := toolByName(bins, base, jobs)
 		if err != nil {
@@ -121,6 +143,32 @@ func toolByName(bins Bins, name string, jobs int) (Tool, error) {
 				return out, nil
 			},
 		}, nil
+	case "regsync":
+		return Tool{
+			Name: "regsync",
+			Options: "`regsync once -c CONFIG`: regclient's catalogue mode, one process for the whole list, one `type: repository` " +
+				"entry per repository (every upstream tag of a repository is in the list), `parallel: 32` (default 1), " +
+				"credentials and `tls: disabled` for the source in the config.",
+			Commands: func(h *Harness, imgs []ImageSpec) ([][]string, error) {
+				var cfg strings.Builder
+				fmt.Fprintf(&cfg, "version: 1\ncreds:\n  - registry: %s\n    tls: disabled\n  - registry: %s\n    user: AWS\n    pass: %s\n",
+					h.Stack.Proxy, h.Stack.Target, ecrPassword)
+				cfg.WriteString("defaults:\n  parallel: 32\nsync:\n")
+				seen := map[string]bool{}
+				for _, img := range imgs {
+					if seen[img.Repo] {
+						continue
+					}
+					seen[img.Repo] = true
+					fmt.Fprintf(&cfg, "  - source: %s/%s\n    target: %s/%s\n    type: repository\n", h.Stack.Proxy, img.Repo, h.Stack.Target, targetRepo(img))
+				}
+				p := filepath.Join(h.Stack.Dir, "regsync.yml")
+				if err := os.WriteFile(p, []byte(cfg.String()), 0o600); err != nil {
+					return nil, err
+				}
+				return [][]string{{bins.Regsync, "once", "-c", p, "-v", "error"}}, nil
+			},
+		}, nil
 	case "skopeo-sync":
 		return Tool{
 			Name: "skopeo-sync",
@@ -158,7 +206,7 @@ func toolByName(bins Bins, name string, jobs int) (Tool, error) {
 			},
 		}, nil
 	}
-	return Tool{}, fmt.Errorf("unknown tool %q (ecrbase, crane, regctl, skopeo, skopeo-sync)", name)
+	return Tool{}, fmt.Errorf("unknown tool %q (ecrbase, crane, regctl, regsync, skopeo, skopeo-sync)", name)
 }
 
 func quoteAll(xs []string) []string {

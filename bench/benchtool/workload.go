@@ -83,6 +83,52 @@ type Workload struct {
 	Seed   uint64      `json:"seed"`
 	Images []ImageSpec `json:"images"`
 	Moved  int         `json:"moved"` // index into Images
+	// MovedSet, when set, lists every image the "tag moved" scenario moves
+	// (W2 moves 5% of its tags); otherwise it moves Moved alone.
+	MovedSet []int `json:"moved_set,omitempty"`
+}
+
+// MovedImages lists the images the "tag moved" scenario moves.
+func (w Workload) MovedImages() []int {
+	if len(w.MovedSet) > 0 {
+		return w.MovedSet
+	}
+	return []int{w.Moved}
+}
+
+// NewCatalogue plans workload W2, a platform team's catalogue: repos
+// repositories of tags tags each (cat/r000:1, ...), made like W1 but small:
+// every platform is a base layer of 32 KiB drawn from a pool of 4 and a
+// layer of its own of layer bytes; every fourth repository is multi-arch
+// (amd64 and arm64), every third image OCI. The moved scenario moves 5% of
+// the tags, spread over the repositories.
+func NewCatalogue(seed uint64, repos, tags, layer int) Workload {
+	w := Workload{Seed: seed}
+	for r := range repos {
+		for t := range tags {
+			i := len(w.Images)
+			s := ImageSpec{Repo: fmt.Sprintf("cat/r%03d", r), Tag: fmt.Sprint(t + 1), OCI: i%3 == 2, MultiArch: r%4 == 3}
+			plats := allPlatforms[:1]
+			if s.MultiArch {
+				plats = allPlatforms[:2]
+			}
+			for pi, p := range plats {
+				ps := platformSpec{Platform: p, Layers: []layerSpec{
+					{Label: fmt.Sprintf("base/cat/%s/%d", p.String(), (r+t)%4), Size: 32 << 10},
+					{Label: fmt.Sprintf("cat/%d/%d", i, pi), Size: layer},
+				}}
+				for _, l := range ps.Layers {
+					s.Bytes += int64(l.Size)
+				}
+				s.Platforms = append(s.Platforms, ps)
+			}
+			w.Images = append(w.Images, s)
+		}
+	}
+	for i := 0; i < len(w.Images); i += 20 {
+		w.MovedSet = append(w.MovedSet, i+(i/20)%3)
+	}
+	return w
 }
 
 func seededRand(seed uint64, label string) *rand.Rand {

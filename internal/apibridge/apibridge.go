@@ -44,6 +44,10 @@ func New(motoURL, registryURL string) (*Bridge, error) {
 	return &Bridge{moto: httputil.NewSingleHostReverseProxy(u), registry: strings.TrimSuffix(registryURL, "/"), client: &http.Client{}}, nil
 }
 
+// SetRegistryClient sets the client that reads the registry, for one that
+// needs its own trust roots or credentials; call it before serving.
+func (b *Bridge) SetRegistryClient(c *http.Client) { b.client = c }
+
 func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("X-Amz-Target") != targetPrefix+"BatchGetImage" {
 		b.moto.ServeHTTP(w, r)

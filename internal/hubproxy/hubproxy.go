@@ -95,6 +95,8 @@ type Stats struct {
 	BlobHeads     int64 `json:"blob_heads"`
 	BlobBytes     int64 `json:"blob_bytes"` // blob body bytes sent to clients
 	Pulls         int64 `json:"pulls"`      // manifest GETs answered 200: the pulls spent
+	Tokens        int64 `json:"tokens"`     // token requests answered, with Bearer on
+	Challenges    int64 `json:"challenges"` // 401 answers asking for a token, with Bearer on
 	Faults        int64 `json:"faults"`     // answers changed by a fault or the enforced quota
 	Limit         int   `json:"limit"`
 	Remaining     int   `json:"remaining"`
@@ -109,6 +111,9 @@ type Proxy struct {
 	requests, manifestGets, manifestHeads atomic.Int64
 	blobGets, blobHeads, blobBytes        atomic.Int64
 	pulls, faults                         atomic.Int64
+	tokens, challenges                    atomic.Int64
+
+	bearer atomic.Bool
 
 	closed    chan struct{} // closed by Close: hung requests end
 	closeOnce sync.Once
@@ -183,7 +188,7 @@ func (p *Proxy) SetQuota(limit, remaining int, enforce bool) {
 // Reset zeroes the counters and refills the quota; the fault is kept.
 func (p *Proxy) Reset() {
 	for _, c := range []*atomic.Int64{&p.requests, &p.manifestGets, &p.manifestHeads,
-		&p.blobGets, &p.blobHeads, &p.blobBytes, &p.pulls, &p.faults} {
+		&p.blobGets, &p.blobHeads, &p.blobBytes, &p.pulls, &p.faults, &p.tokens, &p.challenges} {
 		c.Store(0)
 	}
 	p.mu.Lock()
@@ -203,6 +208,8 @@ func (p *Proxy) Stats() Stats {
 		BlobHeads:     p.blobHeads.Load(),
 		BlobBytes:     p.blobBytes.Load(),
 		Pulls:         p.pulls.Load(),
+		Tokens:        p.tokens.Load(),
+		Challenges:    p.challenges.Load(),
 		Faults:        p.faults.Load(),
 		Limit:         p.limit,
 		Remaining:     p.remaining,
@@ -239,6 +246,9 @@ func classify(r *http.Request) kind {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_hubproxy/") {
 		p.control(w, r)
+		return
+	}
+	if p.bearer.Load() && !p.authorized(w, r) {
 		return
 	}
 	p.requests.Add(1)
