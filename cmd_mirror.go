@@ -132,8 +132,13 @@ func mirrorAction(c *cli.Context) error {
 	}
 	// A Dockerfile that could not be read or parsed was reported and
 	// stops no other: the others are rewritten, and the status is still 1.
-	out := newRewriteOutput(c, true, false, false)
-	if err := filesExit(project.Rewrite(c.Context, found.Good, project.Config{Options: opts}, reporter(c, out.file), plan...)); err != nil {
+	if err := filesExit(project.Rewrite(c.Context, found.Good, project.Config{Options: opts}, reporter(c, nil, func(f *project.File) error {
+		if f.Name == project.Stdin {
+			_, err := c.App.Writer.Write(f.Result.Output)
+			return err
+		}
+		return writeBack(c, f)
+	}), plan...)); err != nil {
 		return err
 	}
 	return failedFiles
@@ -258,85 +263,3 @@ const defaultMaxWait = 10 * time.Minute
 // enough for a slow registry, short enough that a hung one does not hold a
 // build until the build's own timeout.
 const defaultTimeout = 30 * time.Second
-
-func buildArgsCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "build-args",
-		Usage:     "print the build arguments a rewritten Dockerfile needs",
-		ArgsUsage: "[PATH...]",
-		Description: `Resolves the account and region as mirror does and prints them as
-	--build-arg flags for docker build. When a Dockerfile keeps its # syntax=
-	image as written, BUILDKIT_SYNTAX points BuildKit at the mirrored copy.
-
-	Examples:
-	   docker build $(ecrbase build-args) -t app .
-	   ecrbase build-args --format env >> build.env
-	   ecrbase build-args --format json`,
-		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "format", Usage: "print the arguments as `docker|env|json`", Value: "docker", EnvVars: envVar("format")},
-		}, namingFlags()...),
-		OnUsageError: onUsageError,
-		Action:       buildArgsAction,
-	}
-}
-
-func buildArgsAction(c *cli.Context) error {
-	format := c.String("format")
-	if format != "docker" && format != "env" && format != "json" {
-		return usageError("--format %q: want docker, env or json", format)
-	}
-	opts, err := options(c)
-	if err != nil {
-		return err
-	}
-	target, err := ecr.ResolveTarget(c.Context, ecr.WithAccount(c.String("account")), ecr.WithRegion(opts.Region))
-	if err != nil {
-		return awsExit(err, "resolving the ECR account and region: ")
-	}
-	found := &project.BuildArgs{Host: target.Registry}
-	if err := scanBuildArgs(c, opts, found); err != nil {
-		return err
-	}
-	// The build arguments images were resolved with (--build-arg and the
-	// file's build_args) go to docker build too, so it pulls what was
-	// mirrored; one that names an image names its ECR copy instead.
-	return printBuildArgs(c.App.Writer, format, found.List(opts, target.Account, target.Region))
-}
-
-// scanBuildArgs reads the Dockerfiles named (or found in ".") for what
-// build-args must translate to ECR.
-func scanBuildArgs(c *cli.Context, opts rewrite.Options, found *project.BuildArgs) error {
-	ig, err := ignores(c)
-	if err != nil {
-		return err
-	}
-	files, err := project.Discover(c.Args().Slice(), ig)
-	if err != nil {
-		return nil // no Dockerfile: account and region alone
-	}
-	return eachFile(c, files, project.Config{Options: opts}, found.Visit)
-}
-
-func printBuildArgs(w io.Writer, format string, args [][2]string) error {
-	switch format {
-	case "json":
-		m := map[string]string{}
-		for _, kv := range args {
-			m[kv[0]] = kv[1]
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(m)
-	case "env":
-		for _, kv := range args {
-			fmt.Fprintf(w, "%s=%s\n", kv[0], kv[1])
-		}
-	default:
-		parts := make([]string, len(args))
-		for i, kv := range args {
-			parts[i] = "--build-arg " + kv[0] + "=" + kv[1]
-		}
-		fmt.Fprintln(w, strings.Join(parts, " "))
-	}
-	return nil
-}

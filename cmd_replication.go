@@ -55,12 +55,11 @@ func replicationCommand() *cli.Command {
 }
 
 func replicationAction(c *cli.Context) error {
-	cfg, err := loadConfig(c)
+	s, err := current(c)
 	if err != nil {
-		return err
+		return settingsExit(err)
 	}
-	// --to (or ECRBASE_REPLICATE_TO) replaces the file's replication.to.
-	to, _ := resolver{c, cfg}.list("to", cfg.ReplicationTo)
+	to, _ := s.ReplicationTo()
 	var dests []ecr.Destination
 	for _, v := range to {
 		d, err := ecr.ParseDestination(v)

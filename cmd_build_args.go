@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"ecrbase/ecr"
+	"ecrbase/project"
+	"ecrbase/rewrite"
+)
+
+func buildArgsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "build-args",
+		Usage:     "print the build arguments a rewritten Dockerfile needs",
+		ArgsUsage: "[PATH...]",
+		Description: `Resolves the account and region as mirror does and prints them as
+	--build-arg flags for docker build. When a Dockerfile keeps its # syntax=
+	image as written, BUILDKIT_SYNTAX points BuildKit at the mirrored copy.
+
+	Examples:
+	   docker build $(ecrbase build-args) -t app .
+	   ecrbase build-args --format env >> build.env
+	   ecrbase build-args --format json`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "format", Usage: "print the arguments as `docker|env|json`", Value: "docker", EnvVars: envVar("format")},
+		}, namingFlags()...),
+		OnUsageError: onUsageError,
+		Action:       buildArgsAction,
+	}
+}
+
+func buildArgsAction(c *cli.Context) error {
+	format := c.String("format")
+	opts, err := options(c)
+	if err != nil {
+		return err
+	}
+	target, err := ecr.ResolveTarget(c.Context, ecr.WithAccount(c.String("account")), ecr.WithRegion(opts.Region))
+	if err != nil {
+		return awsExit(err, "resolving the ECR account and region: ")
+	}
+	found := &project.BuildArgs{Host: target.Registry}
+	if err := scanBuildArgs(c, opts, found); err != nil {
+		return err
+	}
+	// The build arguments images were resolved with (--build-arg and the
+	// file's build_args) go to docker build too, so it pulls what was
+	// mirrored; one that names an image names its ECR copy instead.
+	return printBuildArgs(c.App.Writer, format, found.List(opts, target.Account, target.Region))
+}
+
+// scanBuildArgs reads the Dockerfiles named (or found in ".") for what
+// build-args must translate to ECR.
+func scanBuildArgs(c *cli.Context, opts rewrite.Options, found *project.BuildArgs) error {
+	ig, err := ignores(c)
+	if err != nil {
+		return err
+	}
+	files, err := project.Discover(c.Args().Slice(), ig)
+	if err != nil {
+		return nil // no Dockerfile: account and region alone
+	}
+	return eachFile(c, files, project.Config{Options: opts}, found.Visit)
+}
+
+func printBuildArgs(w io.Writer, format string, args [][2]string) error {
+	switch format {
+	case "json":
+		m := map[string]string{}
+		for _, kv := range args {
+			m[kv[0]] = kv[1]
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(m)
+	case "env":
+		for _, kv := range args {
+			fmt.Fprintf(w, "%s=%s\n", kv[0], kv[1])
+		}
+	default:
+		parts := make([]string, len(args))
+		for i, kv := range args {
+			parts[i] = "--build-arg " + kv[0] + "=" + kv[1]
+		}
+		fmt.Fprintln(w, strings.Join(parts, " "))
+	}
+	return nil
+}
