@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -75,9 +74,7 @@ func printBuildArgs(w io.Writer, format string, args [][2]string) error {
 		for _, kv := range args {
 			m[kv[0]] = kv[1]
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(m)
+		return writeJSON(w, m)
 	case "env":
 		for _, kv := range args {
 			fmt.Fprintf(w, "%s=%s\n", kv[0], kv[1])

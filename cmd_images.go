@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -41,9 +40,7 @@ func imagesCommand() *cli.Command {
 				if refs == nil {
 					refs = []rewrite.Ref{}
 				}
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(refs); err != nil {
+				if err := writeJSON(c.App.Writer, refs); err != nil {
 					return err
 				}
 			} else {

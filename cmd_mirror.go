@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,14 +96,8 @@ func mirrorAction(c *cli.Context) error {
 	}
 	report, mirrorErr := ecr.Mirror(c.Context, found.List, mopts...)
 	if report != nil {
-		if c.Bool("json") {
-			enc := json.NewEncoder(c.App.Writer)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(report); err != nil {
-				return err
-			}
-		} else {
-			printReport(c.App.Writer, report)
+		if err := writeReport(c, report); err != nil {
+			return err
 		}
 	}
 	if mirrorErr != nil {
@@ -116,22 +109,9 @@ func mirrorAction(c *cli.Context) error {
 	if !found.Keep || len(found.Good) == 0 {
 		return failedFiles
 	}
-	region := opts.Region
-	if region == "" {
-		region = report.Region
-	}
-	plan := []rewrite.PlanOption{rewrite.WithRegion(region)}
-	if c.Bool("pin") {
-		pins := map[string]string{}
-		for _, r := range report.Images {
-			if r.Digest != "" {
-				pins[r.Source] = r.Digest
-			}
-		}
-		plan = append(plan, rewrite.WithPins(pins))
-	}
 	// A Dockerfile that could not be read or parsed was reported and
 	// stops no other: the others are rewritten, and the status is still 1.
+	plan := project.MirrorPlan(report, opts.Region, c.Bool("pin"))
 	if err := filesExit(project.Rewrite(c.Context, found.Good, project.Config{Options: opts}, reporter(c, nil, func(f *project.File) error {
 		if f.Name == project.Stdin {
 			_, err := c.App.Writer.Write(f.Result.Output)
@@ -144,30 +124,27 @@ func mirrorAction(c *cli.Context) error {
 	return failedFiles
 }
 
-// gatherImages adds to found the images of the Dockerfiles under the paths
-// (when paths are given, or when nothing else is), of --image and of
-// --images-from. failedFiles reports Dockerfiles that failed, which stop
-// no other; err stops the command.
+// gatherImages adds to found the images of the paths, --image and
+// --images-from (project.Images.Gather).
 func gatherImages(c *cli.Context, opts rewrite.Options, found *project.Images) (failedFiles, err error) {
-	catalog := c.Path("images-from")
-	if c.Args().Present() || (len(c.StringSlice("image")) == 0 && catalog == "") {
-		files, err := dockerfiles(c)
-		if err != nil {
-			return nil, err
-		}
-		failedFiles = eachFile(c, files, project.Config{Options: opts, Keep: found.Keep}, found.Visit)
+	src := project.Sources{
+		Paths:   c.Args().Slice(),
+		Ignore:  func() (*rewrite.Ignore, error) { return ignores(c) },
+		Images:  c.StringSlice("image"),
+		Catalog: c.Path("images-from"),
 	}
-	for _, ref := range c.StringSlice("image") {
-		if err := found.Add(ref); err != nil {
-			return nil, usageError("--image %s: %v", ref, err)
-		}
+	cfg := project.Config{Options: opts, Stdin: c.App.Reader}
+	failedFiles, err = found.Gather(c.Context, src, cfg, reporter(c, nil, func(*project.File) error { return nil }))
+	var input *project.InputError
+	switch {
+	case errors.As(err, &input):
+		return nil, usageError("%s", err)
+	case errors.Is(err, project.ErrNoFiles):
+		return nil, cli.Exit(err.Error(), exitError)
+	case err != nil:
+		return nil, err
 	}
-	if catalog != "" {
-		if err := found.AddCatalog(catalog, c.App.Reader); err != nil {
-			return nil, cli.Exit(err.Error(), exitUsage)
-		}
-	}
-	return failedFiles, nil
+	return filesExit(failedFiles), nil
 }
 
 // mirrorOptions are the ecr options of the command's settings, checked
@@ -182,6 +159,16 @@ func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
 		return nil, settingsExit(err)
 	}
 	return append(o, ecr.WithProgress(c.App.ErrWriter)), nil
+}
+
+// writeReport prints the mirror's report: as JSON with --json, else as a
+// table.
+func writeReport(c *cli.Context, rep *ecr.Report) error {
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, rep)
+	}
+	printReport(c.App.Writer, rep)
+	return nil
 }
 
 func printReport(w io.Writer, rep *ecr.Report) {

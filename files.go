@@ -135,15 +135,6 @@ func filesExit(err error) error {
 	return err
 }
 
-func oneLine(err error) string { return project.OneLine(err) }
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 // options are the rewrite options of the command's settings.
 func options(c *cli.Context) (rewrite.Options, error) {
 	s, err := current(c)
