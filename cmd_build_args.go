@@ -9,7 +9,6 @@ import (
 
 	"ecrbase/ecr"
 	"ecrbase/project"
-	"ecrbase/rewrite"
 )
 
 func buildArgsCommand() *cli.Command {
@@ -43,28 +42,18 @@ func buildArgsAction(c *cli.Context) error {
 	if err != nil {
 		return awsExit(err, "resolving the ECR account and region: ")
 	}
+	ig, err := ignores(c)
+	if err != nil {
+		return err
+	}
 	found := &project.BuildArgs{Host: target.Registry}
-	if err := scanBuildArgs(c, opts, found); err != nil {
+	if err := filesExit(found.Gather(c.Context, c.Args().Slice(), ig, project.Config{Options: opts, Stdin: c.App.Reader}, report(c))); err != nil {
 		return err
 	}
 	// The build arguments images were resolved with (--build-arg and the
 	// file's build_args) go to docker build too, so it pulls what was
 	// mirrored; one that names an image names its ECR copy instead.
 	return printBuildArgs(c.App.Writer, format, found.List(opts, target.Account, target.Region))
-}
-
-// scanBuildArgs reads the Dockerfiles named (or found in ".") for what
-// build-args must translate to ECR.
-func scanBuildArgs(c *cli.Context, opts rewrite.Options, found *project.BuildArgs) error {
-	ig, err := ignores(c)
-	if err != nil {
-		return err
-	}
-	files, err := project.Discover(c.Args().Slice(), ig)
-	if err != nil {
-		return nil // no Dockerfile: account and region alone
-	}
-	return eachFile(c, files, project.Config{Options: opts}, found.Visit)
 }
 
 func printBuildArgs(w io.Writer, format string, args [][2]string) error {

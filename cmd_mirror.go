@@ -134,7 +134,7 @@ func gatherImages(c *cli.Context, opts rewrite.Options, found *project.Images) (
 		Catalog: c.Path("images-from"),
 	}
 	cfg := project.Config{Options: opts, Stdin: c.App.Reader}
-	failedFiles, err = found.Gather(c.Context, src, cfg, reporter(c, nil, func(*project.File) error { return nil }))
+	failedFiles, err = found.Gather(c.Context, src, cfg, report(c))
 	var input *project.InputError
 	switch {
 	case errors.As(err, &input):
@@ -190,20 +190,7 @@ func printReport(w io.Writer, rep *ecr.Report) {
 	if rep.DryRun {
 		pulls = fmt.Sprintf("%d counted pull(s) needed", rep.PullsNeeded)
 		if rep.PullsEstimate {
-			// How many platforms an index has shows only when it is pulled;
-			// the images say what else made their figures estimates.
-			var why []string
-			for _, r := range rep.Images {
-				for _, w := range strings.Split(r.PullsEstimateReason, "; ") {
-					if strings.HasPrefix(w, "how many platforms") {
-						w = "an index counts as 2 until pulled, 1 + its platforms after"
-					}
-					if w != "" && !slices.Contains(why, w) {
-						why = append(why, w)
-					}
-				}
-			}
-			pulls = fmt.Sprintf("at least %d counted pull(s) needed (estimate: %s)", rep.PullsNeeded, strings.Join(why, "; "))
+			pulls = fmt.Sprintf("at least %d counted pull(s) needed (estimate: %s)", rep.PullsNeeded, strings.Join(rep.EstimateReasons(), "; "))
 		}
 	}
 	fmt.Fprintf(w, "%d image(s), %d failed, %s", len(rep.Images), rep.Failed, pulls)

@@ -106,19 +106,31 @@ func eachFileChecked(c *cli.Context, files []string, cfg project.Config, chk *pr
 // lets fn print its result, and prints the error of a file that failed.
 func reporter(c *cli.Context, chk *project.Check, fn func(*project.File) error) func(*project.File) error {
 	return func(f *project.File) error {
-		err := f.Err
-		if err == nil {
-			var lines []string
-			if chk != nil {
-				lines = chk.File(f)
-			}
+		if f.Err != nil {
+			return report(c)(f, f.Err)
+		}
+		lines := chk.File(f)
+		for _, w := range f.Warnings {
+			fmt.Fprintln(c.App.ErrWriter, project.Warning(w))
+		}
+		for _, l := range lines {
+			fmt.Fprintln(c.App.Writer, l)
+		}
+		err := fn(f)
+		if err != nil {
+			fmt.Fprintln(c.App.ErrWriter, oneLine(err))
+		}
+		return err
+	}
+}
+
+// report prints a file's warnings and its error, for a library's gathering.
+func report(c *cli.Context) project.Report {
+	return func(f *project.File, err error) error {
+		if f.Err == nil {
 			for _, w := range f.Warnings {
 				fmt.Fprintln(c.App.ErrWriter, project.Warning(w))
 			}
-			for _, l := range lines {
-				fmt.Fprintln(c.App.Writer, l)
-			}
-			err = fn(f)
 		}
 		if err != nil {
 			fmt.Fprintln(c.App.ErrWriter, oneLine(err))

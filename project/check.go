@@ -32,8 +32,12 @@ func (c *Check) FixHint() string {
 // File counts f and returns the lines the check lists for it, each pull
 // that does not go to ECR as "file:line image why". With Strict, the
 // warnings of f that a listed line already says are dropped from
-// f.Warnings, so each such pull is reported once.
+// f.Warnings, so each such pull is reported once. A nil Check lists
+// nothing.
 func (c *Check) File(f *File) []string {
+	if c == nil {
+		return nil
+	}
 	res := f.Result
 	if res.Changed {
 		c.changed++

@@ -31,12 +31,16 @@ type InputError struct{ Err error }
 func (e *InputError) Error() string { return e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
 
-// Gather adds the images of src to im. Each Dockerfile goes to report
-// first (which prints its warnings, or its error when it failed), then to
-// im.Visit. failed is the *FailedError of the Dockerfiles that failed,
+// Report is how a caller hears of each file a gathering visits, in file
+// order: err is the file's error (its Err, or why visiting it failed), and
+// what Report returns is the file's outcome.
+type Report func(f *File, err error) error
+
+// Gather adds the images of src to im. Each Dockerfile goes to im.Visit,
+// then to report. failed is the *FailedError of the Dockerfiles that failed,
 // which stop no other; err stops the command: the paths hold no file
 // (ErrNoFiles), or an *InputError.
-func (im *Images) Gather(ctx context.Context, src Sources, cfg Config, report func(*File) error) (failed, err error) {
+func (im *Images) Gather(ctx context.Context, src Sources, cfg Config, report Report) (failed, err error) {
 	if len(src.Paths) > 0 || (len(src.Images) == 0 && src.Catalog == "") {
 		var ig *rewrite.Ignore
 		if src.Ignore != nil {
@@ -49,12 +53,7 @@ func (im *Images) Gather(ctx context.Context, src Sources, cfg Config, report fu
 			return nil, err
 		}
 		cfg.Keep = im.Keep
-		failed = Each(ctx, files, cfg, func(f *File) error {
-			if err := report(f); err != nil {
-				return err
-			}
-			return im.Visit(f)
-		})
+		failed = Each(ctx, files, cfg, func(f *File) error { return report(f, im.Visit(f)) })
 	}
 	for _, ref := range src.Images {
 		if err := im.Add(ref); err != nil {
