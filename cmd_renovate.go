@@ -59,7 +59,13 @@ func renovateAction(c *cli.Context) error {
 	if failed != nil {
 		return failed
 	}
-	cfg := found.Config(opts.Prefixes, effectivePlatforms(c))
+	s, err := current(c)
+	if err != nil {
+		return settingsExit(err)
+	}
+	// The platforms mirror copies: --platform, else the file's.
+	platforms, _ := s.Platforms()
+	cfg := found.Config(opts.Prefixes, platforms)
 	if len(found.Hosts()) == 0 {
 		fmt.Fprintln(c.App.ErrWriter, "ecrbase: warning: no Dockerfile pulls from ECR once rewritten; there is nothing for Renovate to alias")
 	}
@@ -97,15 +103,4 @@ func renovateAction(c *cli.Context) error {
 		_, err = c.App.Writer.Write(out)
 		return err
 	}
-}
-
-// effectivePlatforms are the platforms mirror copies: --platform, else the
-// configuration file's.
-func effectivePlatforms(c *cli.Context) []string {
-	s, err := current(c)
-	if err != nil {
-		return nil
-	}
-	p, _ := s.Platforms()
-	return p
 }
