@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -54,9 +53,7 @@ func configCommand() *cli.Command {
 				if s.File.Path != "" {
 					doc.File = &s.File.Path
 				}
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(doc)
+				return writeJSON(c.App.Writer, doc)
 			}
 			printSettings(c.App.Writer, s, out)
 			return nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,14 +96,8 @@ func mirrorAction(c *cli.Context) error {
 	}
 	report, mirrorErr := ecr.Mirror(c.Context, found.List, mopts...)
 	if report != nil {
-		if c.Bool("json") {
-			enc := json.NewEncoder(c.App.Writer)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(report); err != nil {
-				return err
-			}
-		} else {
-			printReport(c.App.Writer, report)
+		if err := writeReport(c, report); err != nil {
+			return err
 		}
 	}
 	if mirrorErr != nil {
@@ -116,53 +109,42 @@ func mirrorAction(c *cli.Context) error {
 	if !found.Keep || len(found.Good) == 0 {
 		return failedFiles
 	}
-	region := opts.Region
-	if region == "" {
-		region = report.Region
-	}
-	plan := []rewrite.PlanOption{rewrite.WithRegion(region)}
-	if c.Bool("pin") {
-		pins := map[string]string{}
-		for _, r := range report.Images {
-			if r.Digest != "" {
-				pins[r.Source] = r.Digest
-			}
-		}
-		plan = append(plan, rewrite.WithPins(pins))
-	}
 	// A Dockerfile that could not be read or parsed was reported and
 	// stops no other: the others are rewritten, and the status is still 1.
-	out := newRewriteOutput(c, true, false, false)
-	if err := filesExit(project.Rewrite(c.Context, found.Good, project.Config{Options: opts}, reporter(c, out.file), plan...)); err != nil {
+	plan := project.MirrorPlan(report, opts.Region, c.Bool("pin"))
+	if err := filesExit(project.Rewrite(c.Context, found.Good, project.Config{Options: opts}, reporter(c, nil, func(f *project.File) error {
+		if f.Name == project.Stdin {
+			_, err := c.App.Writer.Write(f.Result.Output)
+			return err
+		}
+		return writeBack(c, f)
+	}), plan...)); err != nil {
 		return err
 	}
 	return failedFiles
 }
 
-// gatherImages adds to found the images of the Dockerfiles under the paths
-// (when paths are given, or when nothing else is), of --image and of
-// --images-from. failedFiles reports Dockerfiles that failed, which stop
-// no other; err stops the command.
+// gatherImages adds to found the images of the paths, --image and
+// --images-from (project.Images.Gather).
 func gatherImages(c *cli.Context, opts rewrite.Options, found *project.Images) (failedFiles, err error) {
-	catalog := c.Path("images-from")
-	if c.Args().Present() || (len(c.StringSlice("image")) == 0 && catalog == "") {
-		files, err := dockerfiles(c)
-		if err != nil {
-			return nil, err
-		}
-		failedFiles = eachFile(c, files, project.Config{Options: opts, Keep: found.Keep}, found.Visit)
+	src := project.Sources{
+		Paths:   c.Args().Slice(),
+		Ignore:  func() (*rewrite.Ignore, error) { return ignores(c) },
+		Images:  c.StringSlice("image"),
+		Catalog: c.Path("images-from"),
 	}
-	for _, ref := range c.StringSlice("image") {
-		if err := found.Add(ref); err != nil {
-			return nil, usageError("--image %s: %v", ref, err)
-		}
+	cfg := project.Config{Options: opts, Stdin: c.App.Reader}
+	failedFiles, err = found.Gather(c.Context, src, cfg, report(c))
+	var input *project.InputError
+	switch {
+	case errors.As(err, &input):
+		return nil, usageError("%s", err)
+	case errors.Is(err, project.ErrNoFiles):
+		return nil, cli.Exit(err.Error(), exitError)
+	case err != nil:
+		return nil, err
 	}
-	if catalog != "" {
-		if err := found.AddCatalog(catalog, c.App.Reader); err != nil {
-			return nil, cli.Exit(err.Error(), exitUsage)
-		}
-	}
-	return failedFiles, nil
+	return filesExit(failedFiles), nil
 }
 
 // mirrorOptions are the ecr options of the command's settings, checked
@@ -177,6 +159,16 @@ func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
 		return nil, settingsExit(err)
 	}
 	return append(o, ecr.WithProgress(c.App.ErrWriter)), nil
+}
+
+// writeReport prints the mirror's report: as JSON with --json, else as a
+// table.
+func writeReport(c *cli.Context, rep *ecr.Report) error {
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, rep)
+	}
+	printReport(c.App.Writer, rep)
+	return nil
 }
 
 func printReport(w io.Writer, rep *ecr.Report) {
@@ -198,20 +190,7 @@ func printReport(w io.Writer, rep *ecr.Report) {
 	if rep.DryRun {
 		pulls = fmt.Sprintf("%d counted pull(s) needed", rep.PullsNeeded)
 		if rep.PullsEstimate {
-			// How many platforms an index has shows only when it is pulled;
-			// the images say what else made their figures estimates.
-			var why []string
-			for _, r := range rep.Images {
-				for _, w := range strings.Split(r.PullsEstimateReason, "; ") {
-					if strings.HasPrefix(w, "how many platforms") {
-						w = "an index counts as 2 until pulled, 1 + its platforms after"
-					}
-					if w != "" && !slices.Contains(why, w) {
-						why = append(why, w)
-					}
-				}
-			}
-			pulls = fmt.Sprintf("at least %d counted pull(s) needed (estimate: %s)", rep.PullsNeeded, strings.Join(why, "; "))
+			pulls = fmt.Sprintf("at least %d counted pull(s) needed (estimate: %s)", rep.PullsNeeded, strings.Join(rep.EstimateReasons(), "; "))
 		}
 	}
 	fmt.Fprintf(w, "%d image(s), %d failed, %s", len(rep.Images), rep.Failed, pulls)
@@ -258,85 +237,3 @@ const defaultMaxWait = 10 * time.Minute
 // enough for a slow registry, short enough that a hung one does not hold a
 // build until the build's own timeout.
 const defaultTimeout = 30 * time.Second
-
-func buildArgsCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "build-args",
-		Usage:     "print the build arguments a rewritten Dockerfile needs",
-		ArgsUsage: "[PATH...]",
-		Description: `Resolves the account and region as mirror does and prints them as
-	--build-arg flags for docker build. When a Dockerfile keeps its # syntax=
-	image as written, BUILDKIT_SYNTAX points BuildKit at the mirrored copy.
-
-	Examples:
-	   docker build $(ecrbase build-args) -t app .
-	   ecrbase build-args --format env >> build.env
-	   ecrbase build-args --format json`,
-		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "format", Usage: "print the arguments as `docker|env|json`", Value: "docker", EnvVars: envVar("format")},
-		}, namingFlags()...),
-		OnUsageError: onUsageError,
-		Action:       buildArgsAction,
-	}
-}
-
-func buildArgsAction(c *cli.Context) error {
-	format := c.String("format")
-	if format != "docker" && format != "env" && format != "json" {
-		return usageError("--format %q: want docker, env or json", format)
-	}
-	opts, err := options(c)
-	if err != nil {
-		return err
-	}
-	target, err := ecr.ResolveTarget(c.Context, ecr.WithAccount(c.String("account")), ecr.WithRegion(opts.Region))
-	if err != nil {
-		return awsExit(err, "resolving the ECR account and region: ")
-	}
-	found := &project.BuildArgs{Host: target.Registry}
-	if err := scanBuildArgs(c, opts, found); err != nil {
-		return err
-	}
-	// The build arguments images were resolved with (--build-arg and the
-	// file's build_args) go to docker build too, so it pulls what was
-	// mirrored; one that names an image names its ECR copy instead.
-	return printBuildArgs(c.App.Writer, format, found.List(opts, target.Account, target.Region))
-}
-
-// scanBuildArgs reads the Dockerfiles named (or found in ".") for what
-// build-args must translate to ECR.
-func scanBuildArgs(c *cli.Context, opts rewrite.Options, found *project.BuildArgs) error {
-	ig, err := ignores(c)
-	if err != nil {
-		return err
-	}
-	files, err := project.Discover(c.Args().Slice(), ig)
-	if err != nil {
-		return nil // no Dockerfile: account and region alone
-	}
-	return eachFile(c, files, project.Config{Options: opts}, found.Visit)
-}
-
-func printBuildArgs(w io.Writer, format string, args [][2]string) error {
-	switch format {
-	case "json":
-		m := map[string]string{}
-		for _, kv := range args {
-			m[kv[0]] = kv[1]
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(m)
-	case "env":
-		for _, kv := range args {
-			fmt.Fprintf(w, "%s=%s\n", kv[0], kv[1])
-		}
-	default:
-		parts := make([]string, len(args))
-		for i, kv := range args {
-			parts[i] = "--build-arg " + kv[0] + "=" + kv[1]
-		}
-		fmt.Fprintln(w, strings.Join(parts, " "))
-	}
-	return nil
-}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -49,15 +48,6 @@ func renovateCommand() *cli.Command {
 
 func renovateAction(c *cli.Context) error {
 	format, merge := c.String("format"), c.String("merge")
-	if format != "json" && format != "table" {
-		return usageError("--format %q: want json or table", format)
-	}
-	if merge != "" && format != "json" {
-		return usageError("--merge writes JSON: drop --format %s", format)
-	}
-	if c.Bool("write") && merge == "" {
-		return usageError("--write needs --merge FILE")
-	}
 	opts, files, err := inputs(c)
 	if err != nil {
 		return err
@@ -69,7 +59,13 @@ func renovateAction(c *cli.Context) error {
 	if failed != nil {
 		return failed
 	}
-	cfg := found.Config(opts.Prefixes, effectivePlatforms(c))
+	s, err := current(c)
+	if err != nil {
+		return settingsExit(err)
+	}
+	// The platforms mirror copies: --platform, else the file's.
+	platforms, _ := s.Platforms()
+	cfg := found.Config(opts.Prefixes, platforms)
 	if len(found.Hosts()) == 0 {
 		fmt.Fprintln(c.App.ErrWriter, "ecrbase: warning: no Dockerfile pulls from ECR once rewritten; there is nothing for Renovate to alias")
 	}
@@ -107,21 +103,4 @@ func renovateAction(c *cli.Context) error {
 		_, err = c.App.Writer.Write(out)
 		return err
 	}
-}
-
-// effectivePlatforms are the platforms mirror copies: --platform, else the
-// configuration file's.
-func effectivePlatforms(c *cli.Context) []string {
-	var out []string
-	for _, p := range c.StringSlice("platform") {
-		out = append(out, strings.Split(p, ",")...)
-	}
-	if len(out) > 0 {
-		return out
-	}
-	cfg, err := loadConfig(c)
-	if err != nil || !cfg.Platforms.set() {
-		return nil
-	}
-	return slices.Clone(cfg.Platforms.V)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -55,22 +54,13 @@ func replicationCommand() *cli.Command {
 }
 
 func replicationAction(c *cli.Context) error {
-	cfg, err := loadConfig(c)
+	s, err := current(c)
 	if err != nil {
-		return err
+		return settingsExit(err)
 	}
-	// --to (or ECRBASE_REPLICATE_TO) replaces the file's replication.to.
-	to, _ := resolver{c, cfg}.list("to", cfg.ReplicationTo)
-	var dests []ecr.Destination
-	for _, v := range to {
-		d, err := ecr.ParseDestination(v)
-		if err != nil {
-			return usageError("--to: %v", err)
-		}
-		dests = append(dests, d)
-	}
-	if len(dests) == 0 {
-		return usageError("replication needs at least one --to REGION[:ACCOUNT], or replication.to in .ecrbase.yaml")
+	dests, err := s.Destinations()
+	if err != nil {
+		return settingsExit(err)
 	}
 	backfill := c.Bool("backfill")
 	if !backfill && (c.Args().Present() || len(c.StringSlice("image")) > 0 || c.Path("images-from") != "") {
@@ -87,58 +77,38 @@ func replicationAction(c *cli.Context) error {
 			return err
 		}
 	}
-	images := found.List
 	mopts, err := mirrorOptions(c)
 	if err != nil {
 		return err
 	}
-	res, err := ecr.ConfigureReplication(c.Context, project.ReplicationPrefixes(opts.Prefixes, images), dests, mopts...)
-	if errors.Is(err, ecr.ErrNoRegion) {
+	json := c.Bool("json")
+	out, err := project.Replicate(c.Context, found.List, opts.Prefixes, dests, backfill, func(r *project.Replication) {
+		switch {
+		case json:
+		case len(r.Backfill) == 0:
+			printReplication(c.App.Writer, r.Replication)
+		default:
+			b := r.Backfill[len(r.Backfill)-1]
+			fmt.Fprintf(c.App.Writer, "backfill into %s:\n", b.Destination)
+			printReport(c.App.Writer, b.Report)
+		}
+	}, mopts...)
+	var bf *project.BackfillError
+	switch {
+	case errors.Is(err, ecr.ErrNoRegion):
 		return cli.Exit("no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml", exitError)
-	}
-	if err != nil {
+	case err != nil && !errors.As(err, &bf):
 		return cli.Exit(oneLine(err), exitError)
 	}
-	out := struct {
-		Replication *ecr.ReplicationResult `json:"replication"`
-		Backfill    []backfillResult       `json:"backfill,omitempty"`
-	}{Replication: res}
-	if !c.Bool("json") {
-		printReplication(c.App.Writer, res)
-	}
-	var failed []string
-	for _, d := range res.Destinations {
-		if !backfill {
-			break
-		}
-		rep, err := ecr.Backfill(c.Context, images, d, mopts...)
-		if rep != nil {
-			out.Backfill = append(out.Backfill, backfillResult{Destination: d, Report: rep})
-			if !c.Bool("json") {
-				fmt.Fprintf(c.App.Writer, "backfill into %s:\n", d)
-				printReport(c.App.Writer, rep)
-			}
-		}
-		if err != nil {
-			failed = append(failed, fmt.Sprintf("backfill into %s: %s", d, oneLine(err)))
-		}
-	}
-	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+	if json {
+		if err := writeJSON(c.App.Writer, out); err != nil {
 			return err
 		}
 	}
-	if len(failed) > 0 {
-		return cli.Exit(strings.Join(failed, "; "), exitError)
+	if bf != nil {
+		return cli.Exit(bf.Error(), exitError)
 	}
 	return failedFiles
-}
-
-type backfillResult struct {
-	Destination ecr.Destination `json:"destination"`
-	Report      *ecr.Report     `json:"report"`
 }
 
 func printReplication(w io.Writer, res *ecr.ReplicationResult) {

@@ -2,15 +2,33 @@
 // and rewrites the Dockerfile to pull them from there, so builds stop
 // hitting Docker Hub's pull rate limit.
 //
-// This package is the command line only: each cmd_*.go file holds a
-// command's flags, resolves its settings, calls the libraries and prints.
+// This package is the command line only. Each action resolves its settings,
+// calls one library function and prints:
+//
+//	main.go            the app, its exit statuses, unknown commands
+//	cmd_<command>.go   one command each: its flags, action and printing
+//	                   (images, rewrite, mirror, build_args, replication,
+//	                   config, renovate; cmd_content.go is mirror's
+//	                   content-source flags)
+//	flags.go           the urfave/cli adapter: the flags set and from where
+//	                   (settings.Given), the settings of one run, exit 2 for
+//	                   settings.ErrUsage
+//	usage.go           every command's Before: settings.Check
+//	files.go           the naming flags and the inputs of the commands that
+//	                   read Dockerfiles; each file's warnings and errors
+//	output.go          JSON, one-line errors, table cells
+//	version.go         --version
+//
 // The work is done in:
 //
+//	settings/  .ecrbase.yaml, every flag and file rule, flag > env > file >
+//	           default with sources, the options of rewrite and ecr
 //	rewrite/   a Dockerfile: Analyze what it pulls, rewrite it to ECR
 //	compose/   a compose file: the same for its image: values
 //	project/   an application's files: discovery, the ordered concurrent
 //	           analysis and rewrite of each, compose planning, and what the
-//	           commands gather (images, build arguments, catalogues)
+//	           commands gather and conclude (images, build arguments,
+//	           catalogues, rewrite --check, replication)
 //	ecr/       the mirror: copy images into ECR digest-exact
 //	renovate/  Renovate's registryAliases for the rewritten files
 package main

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"ecrbase/settings"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -130,7 +131,7 @@ func TestGoodValuesPass(t *testing.T) {
 	}
 }
 
-// TestConflictingFlags gives every pair in conflicts (and --pin without
+// TestConflictingFlags gives every pair of settings.Conflicts (and --pin without
 // --rewrite) to each command that has both flags.
 func TestConflictingFlags(t *testing.T) {
 	dir := t.TempDir()
@@ -138,9 +139,7 @@ func TestConflictingFlags(t *testing.T) {
 	writeFile(t, "Dockerfile", plain, 0o644)
 	isolateAWS(t, dir)
 	pairs := [][2]string{{"pin", ""}}
-	for _, k := range conflicts {
-		pairs = append(pairs, [2]string{k.a, k.b})
-	}
+	pairs = append(pairs, settings.Conflicts()...)
 	for _, p := range pairs {
 		tried := 0
 		for _, cmd := range newApp().Commands {

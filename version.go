@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -62,9 +61,7 @@ func currentVersion() buildVersion {
 func printVersion(w io.Writer, asJSON bool) error {
 	v := currentVersion()
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return writeJSON(w, v)
 	}
 	rev := v.Revision
 	if rev == "" {

@@ -149,7 +149,8 @@ func makeOptions(opts ...Option) (*Options, error) {
 	if o.FailOn != "" {
 		o.FailOn = strings.ToUpper(o.FailOn)
 		if severityRank(o.FailOn) == 0 {
-			return nil, fmt.Errorf("fail-on severity %q: want INFORMATIONAL, LOW, MEDIUM, HIGH or CRITICAL", o.FailOn)
+			last := len(severities) - 1
+			return nil, fmt.Errorf("fail-on severity %q: want %s or %s", o.FailOn, strings.Join(severities[:last], ", "), severities[last])
 		}
 	}
 	for _, p := range o.Platforms {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -211,4 +212,23 @@ func (em *emitter) emit(e Event) {
 		fmt.Fprintln(em.w, e.String())
 		em.mu.Unlock()
 	}
+}
+
+// EstimateReasons say, each once, why PullsNeeded is a lower bound: what
+// made the images' figures estimates.
+func (r *Report) EstimateReasons() []string {
+	var why []string
+	for _, img := range r.Images {
+		for _, w := range strings.Split(img.PullsEstimateReason, "; ") {
+			// How many platforms an index has shows only when it is
+			// pulled.
+			if strings.HasPrefix(w, "how many platforms") {
+				w = "an index counts as 2 until pulled, 1 + its platforms after"
+			}
+			if w != "" && !slices.Contains(why, w) {
+				why = append(why, w)
+			}
+		}
+	}
+	return why
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +16,9 @@ import (
 )
 
 var severities = []string{"INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+
+// Severities are the finding severities WithFailOn accepts, least first.
+func Severities() []string { return slices.Clone(severities) }
 
 // severityRank orders severities from 1 (INFORMATIONAL) to 5 (CRITICAL);
 // 0 is unknown (UNDEFINED, UNTRIAGED).

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -18,6 +19,17 @@ type BuildArgs struct {
 	Syntax string
 	// Images are the ECR values of the build arguments that name images.
 	Images map[string]string
+}
+
+// Gather visits the Dockerfiles under paths (default ".") with Visit, then
+// report. Paths that hold no Dockerfile are no error: build-args then gives
+// the account and region alone.
+func (b *BuildArgs) Gather(ctx context.Context, paths []string, ig *rewrite.Ignore, cfg Config, report Report) error {
+	files, err := Discover(paths, ig)
+	if err != nil {
+		return nil
+	}
+	return Each(ctx, files, cfg, func(f *File) error { return report(f, b.Visit(f)) })
 }
 
 // Visit reads what a file needs; two files that need different values of

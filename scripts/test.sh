@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from nothing: the packages the tests need, go vet,
-# go mod tidy -diff, the unit tests (the CLI and rewrite also under -race),
+# go mod tidy -diff, the unit tests (the CLI, settings, project and rewrite
+# also under -race),
 # the end-to-end suite on the real stack (scripts/e2e.sh), and a smoke pass
 # of the benchmark harness (bench/run --smoke).
 # Run as root on Debian:  bash scripts/test.sh
@@ -48,9 +49,9 @@ done
 for m in "${modules[@]}"; do
 	go -C "$m" test ./...
 done
-# The CLI and the rewrite engine run Dockerfiles in parallel with shared
+# The CLI, project and the rewrite engine run Dockerfiles in parallel with shared
 # options; the race detector checks they stay read-only.
-go test -race . ./rewrite
+go test -race . ./settings ./project ./rewrite
 bash scripts/e2e.sh
 # The demo shows ecrbase's work, not the suite's setup.
 demo_out=$(bash scripts/demo.sh)

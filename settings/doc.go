@@ -8,9 +8,10 @@
 // Settings, whose methods give the options of the two libraries (Rewrite,
 // Ignore, ECR) and the rows of `ecrbase config` (Rows), every value with
 // its source. A value means the same in the file, a flag and an
-// environment variable: the decoder and the CLI's usage checks call the
-// same validators, and the rules shared with rewrite and ecr come from
-// internal/registry.
+// environment variable: the decoder and Check, the rules of a command
+// line (each flag's values, conflicting flags, flags that need another),
+// call the same validators, and the rules shared with rewrite and ecr come
+// from internal/registry.
 //
 // Layout:
 //
@@ -20,8 +21,9 @@
 //	yaml.go         the refusal of YAML aliases
 //	credentials.go  credential detection in field names and values
 //	check.go        the validators, for file fields and flag values alike; ReadPolicy
+//	usage.go        Check: the command line's rules, found before any file is read; Conflicts
 //	given.go        Given and Flag (what the user set), Source, ErrUsage, Redact
-//	settings.go     Settings: the resolver, the region rule, rewrite options and ignore patterns
+//	settings.go     Settings: the resolver, the region rule, rewrite options and ignore patterns, replication destinations
 //	ecr.go          ecr options: mirrors, content sources, repositories' settings, lifecycle policy
 //	rows.go         Row and Rows, what `ecrbase config` prints
 //	example_test.go Resolve from a file and the flags given, with sources

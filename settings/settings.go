@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"ecrbase/ecr"
 	"fmt"
 	"os"
 	"slices"
@@ -143,6 +144,24 @@ func (s *Settings) Region() (string, Source) {
 // ECRBASE_REPLICATE_TO) replaces the file's replication.to.
 func (s *Settings) ReplicationTo() ([]string, Source) {
 	return s.list("to", s.File.ReplicationTo)
+}
+
+// Destinations are ReplicationTo parsed. None is a usage error: replication
+// has nowhere to replicate to.
+func (s *Settings) Destinations() ([]ecr.Destination, error) {
+	to, _ := s.ReplicationTo()
+	var dests []ecr.Destination
+	for _, v := range to {
+		d, err := ecr.ParseDestination(v)
+		if err != nil {
+			return nil, usagef("--to: %v", err)
+		}
+		dests = append(dests, d)
+	}
+	if len(dests) == 0 {
+		return nil, usagef("replication needs at least one --to REGION[:ACCOUNT], or replication.to in .ecrbase.yaml")
+	}
+	return dests, nil
 }
 
 // Platforms are the platforms mirror copies: --platform, else the file's.

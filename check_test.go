@@ -1,0 +1,27 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCheckStrictListsOnce: under --check --strict, a pull that stays
+// upstream is listed on stdout, and stderr does not warn of it again.
+func TestCheckStrictListsOnce(t *testing.T) {
+	isolate(t)
+	newRepo(t, map[string]string{
+		"Dockerfile": "# syntax=docker/dockerfile:1\nFROM $BASE\nFROM alpine:3.20\n",
+	})
+	code, out, errOut := ecrbase(t, "", "rewrite", "--check", "--strict", "Dockerfile")
+	want := "Dockerfile:1 docker/dockerfile:1 "
+	if code != exitChanges || !strings.HasPrefix(out, want) || !strings.Contains(out, "\nDockerfile:2 $BASE no value for BASE") {
+		t.Fatalf("rewrite --check --strict = %d, %q, want 3 listing lines 1 and 2", code, out)
+	}
+	if strings.Contains(errOut, "warning") || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "2 pull(s) stay upstream") {
+		t.Errorf("rewrite --check --strict stderr = %q, want only the status line", errOut)
+	}
+	// Outside --check, the warnings are the only mention.
+	if _, _, errOut := ecrbase(t, "", "rewrite", "Dockerfile"); !strings.Contains(errOut, "Dockerfile:2: warning: cannot resolve $BASE") || !strings.Contains(errOut, "Dockerfile:1: warning: docker/dockerfile:1 left as written") {
+		t.Errorf("rewrite stderr = %q, want both warnings", errOut)
+	}
+}

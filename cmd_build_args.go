@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"ecrbase/ecr"
+	"ecrbase/project"
+)
+
+func buildArgsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "build-args",
+		Usage:     "print the build arguments a rewritten Dockerfile needs",
+		ArgsUsage: "[PATH...]",
+		Description: `Resolves the account and region as mirror does and prints them as
+	--build-arg flags for docker build. When a Dockerfile keeps its # syntax=
+	image as written, BUILDKIT_SYNTAX points BuildKit at the mirrored copy.
+
+	Examples:
+	   docker build $(ecrbase build-args) -t app .
+	   ecrbase build-args --format env >> build.env
+	   ecrbase build-args --format json`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "format", Usage: "print the arguments as `docker|env|json`", Value: "docker", EnvVars: envVar("format")},
+		}, namingFlags()...),
+		OnUsageError: onUsageError,
+		Action:       buildArgsAction,
+	}
+}
+
+func buildArgsAction(c *cli.Context) error {
+	format := c.String("format")
+	opts, err := options(c)
+	if err != nil {
+		return err
+	}
+	target, err := ecr.ResolveTarget(c.Context, ecr.WithAccount(c.String("account")), ecr.WithRegion(opts.Region))
+	if err != nil {
+		return awsExit(err, "resolving the ECR account and region: ")
+	}
+	ig, err := ignores(c)
+	if err != nil {
+		return err
+	}
+	found := &project.BuildArgs{Host: target.Registry}
+	if err := filesExit(found.Gather(c.Context, c.Args().Slice(), ig, project.Config{Options: opts, Stdin: c.App.Reader}, report(c))); err != nil {
+		return err
+	}
+	// The build arguments images were resolved with (--build-arg and the
+	// file's build_args) go to docker build too, so it pulls what was
+	// mirrored; one that names an image names its ECR copy instead.
+	return printBuildArgs(c.App.Writer, format, found.List(opts, target.Account, target.Region))
+}
+
+func printBuildArgs(w io.Writer, format string, args [][2]string) error {
+	switch format {
+	case "json":
+		m := map[string]string{}
+		for _, kv := range args {
+			m[kv[0]] = kv[1]
+		}
+		return writeJSON(w, m)
+	case "env":
+		for _, kv := range args {
+			fmt.Fprintf(w, "%s=%s\n", kv[0], kv[1])
+		}
+	default:
+		parts := make([]string, len(args))
+		for i, kv := range args {
+			parts[i] = "--build-arg " + kv[0] + "=" + kv[1]
+		}
+		fmt.Fprintln(w, strings.Join(parts, " "))
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"github.com/urfave/cli/v2"
+
+	"ecrbase/internal/registry"
+	"ecrbase/project"
+	"ecrbase/rewrite"
+)
+
+// The helpers of the commands that read Dockerfiles: the naming flags they
+// share, their inputs, and the printing of each file's warnings and errors.
+
+// namingFlags decide what a rewritten Dockerfile says; images, rewrite,
+// mirror and build-args share them so that all agree.
+func namingFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "build-arg", Usage: "set a build argument `K=V`, as docker build does", EnvVars: envVar("build-arg")},
+		&cli.StringSliceFlag{Name: "prefix", Usage: "ECR repository prefix for a registry, `REGISTRY=PREFIX` (docker.io=docker-hub)", EnvVars: envVar("prefix")},
+		&cli.StringSliceFlag{Name: "exclude", Usage: "leave references matching `PATTERN` alone (path.Match on the reference or name)", EnvVars: envVar("exclude")},
+		&cli.StringSliceFlag{Name: "only", Usage: "rewrite only references from `REGISTRY`", EnvVars: envVar("only")},
+		&cli.StringSliceFlag{Name: "ignore", Usage: "skip Dockerfiles matching the gitignore-style `PATTERN` when searching directories (with ignore: in .ecrbase.yaml)", EnvVars: envVar("ignore")},
+		&cli.StringFlag{Name: "account-arg", Usage: "build argument `NAME` holding the AWS account", Value: registry.DefaultAccountArg, EnvVars: envVar("account-arg")},
+		&cli.StringFlag{Name: "region-arg", Usage: "build argument `NAME` holding the AWS region", Value: registry.DefaultRegionArg, EnvVars: envVar("region-arg")},
+		&cli.StringFlag{Name: "region", Usage: "AWS `REGION`: where mirrors live, and the default written for the region argument (else .ecrbase.yaml, else AWS_REGION or AWS_DEFAULT_REGION)", EnvVars: envVar("region")},
+		&cli.StringFlag{Name: "account", Usage: "AWS account `ID` (for --syntax=literal and mirror)", EnvVars: append(envVar("account"), "AWS_ACCOUNT_ID")},
+		&cli.BoolFlag{Name: "strict", Usage: "fail on references that cannot be resolved", EnvVars: envVar("strict")},
+		&cli.StringFlag{Name: "syntax", Usage: "what to do with # syntax= images: `keep|literal`", Value: "keep", EnvVars: envVar("syntax")},
+		&cli.StringFlag{Name: "onbuild", Usage: "what to do with ONBUILD images: `keep|literal` (literal writes the ECR URI with the account, when known)", Value: "keep", EnvVars: envVar("onbuild")},
+	}
+}
+
+// shortLived trades memory for speed in the commands that only read and
+// rewrite Dockerfiles: they run on every commit, their heap is a few files,
+// and with Go's default GC target a thousand-file tree spends a third of
+// its time collecting. GOGC, when set, still decides.
+func shortLived(*cli.Context) error {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	return nil
+}
+
+func isDir(path string) bool {
+	if path == "" {
+		return true // the default, "."
+	}
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
+}
+
+// inputs are the options and the Dockerfiles of a command that reads them.
+func inputs(c *cli.Context) (rewrite.Options, []string, error) {
+	opts, err := options(c)
+	if err != nil {
+		return opts, nil, err
+	}
+	files, err := dockerfiles(c)
+	return opts, files, err
+}
+
+// dockerfiles expands the command's PATH arguments (default ".").
+func dockerfiles(c *cli.Context) ([]string, error) {
+	ig, err := ignores(c)
+	if err != nil {
+		return nil, err
+	}
+	files, err := project.Discover(c.Args().Slice(), ig)
+	if err != nil {
+		return nil, cli.Exit(err.Error(), exitError)
+	}
+	return files, nil
+}
+
+// ignores are the patterns of --ignore (relative to the working
+// directory) and of ignore: in .ecrbase.yaml (relative to that file).
+func ignores(c *cli.Context) (*rewrite.Ignore, error) {
+	s, err := current(c)
+	if err != nil {
+		return nil, settingsExit(err)
+	}
+	ig, err := s.Ignore()
+	return ig, settingsExit(err)
+}
+
+// eachFile runs project.Each over files with cfg and prints, in file
+// order, each file's warnings, then what fn prints for it, then its error
+// on one line. A file that fails stops no other; the error returned (exit
+// status 1) says how many failed.
+func eachFile(c *cli.Context, files []string, cfg project.Config, fn func(*project.File) error) error {
+	return eachFileChecked(c, files, cfg, nil, fn)
+}
+
+// eachFileChecked is eachFile for rewrite --check: chk's lines of each file
+// go to stdout before what fn prints.
+func eachFileChecked(c *cli.Context, files []string, cfg project.Config, chk *project.Check, fn func(*project.File) error) error {
+	cfg.Stdin = c.App.Reader
+	return filesExit(project.Each(c.Context, files, cfg, reporter(c, chk, fn)))
+}
+
+// reporter prints what a file warns of (and with chk what the check lists),
+// lets fn print its result, and prints the error of a file that failed.
+func reporter(c *cli.Context, chk *project.Check, fn func(*project.File) error) func(*project.File) error {
+	return func(f *project.File) error {
+		if f.Err != nil {
+			return report(c)(f, f.Err)
+		}
+		lines := chk.File(f)
+		for _, w := range f.Warnings {
+			fmt.Fprintln(c.App.ErrWriter, project.Warning(w))
+		}
+		for _, l := range lines {
+			fmt.Fprintln(c.App.Writer, l)
+		}
+		err := fn(f)
+		if err != nil {
+			fmt.Fprintln(c.App.ErrWriter, oneLine(err))
+		}
+		return err
+	}
+}
+
+// report prints a file's warnings and its error, for a library's gathering.
+func report(c *cli.Context) project.Report {
+	return func(f *project.File, err error) error {
+		if f.Err == nil {
+			for _, w := range f.Warnings {
+				fmt.Fprintln(c.App.ErrWriter, project.Warning(w))
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(c.App.ErrWriter, oneLine(err))
+		}
+		return err
+	}
+}
+
+// filesExit gives files that failed exit status 1.
+func filesExit(err error) error {
+	if _, ok := err.(*project.FailedError); ok {
+		return cli.Exit(err.Error(), exitError)
+	}
+	return err
+}
+
+// options are the rewrite options of the command's settings.
+func options(c *cli.Context) (rewrite.Options, error) {
+	s, err := current(c)
+	if err != nil {
+		return rewrite.Options{}, settingsExit(err)
+	}
+	opts, err := s.Rewrite()
+	return opts, settingsExit(err)
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+
+	"ecrbase/project"
+)
+
+// The output helpers every command shares: results go to stdout as text
+// or indented JSON, messages to stderr on one line.
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// oneLine is an error as one line of stderr.
+func oneLine(err error) string { return project.OneLine(err) }
+
+// dash stands for an empty cell of a table.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
