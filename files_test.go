@@ -199,13 +199,18 @@ func TestErrorsQuoteExcerpts(t *testing.T) {
 		"Dockerfile":      "FROM " + long + "\n",
 		"Dockerfile.warn": "FROM ${" + strings.ToUpper(long) + "}\n",
 	})
-	_, _, errOut := ecrbase(t, "", "rewrite", "--check", ".")
-	for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+	_, out, errOut := ecrbase(t, "", "rewrite", "--check", ".")
+	for _, line := range strings.Split(strings.TrimSpace(out+errOut), "\n") {
 		if len(line) > 1000 || strings.Contains(line, long[:201]) {
 			t.Errorf("message of %d bytes: %.300s", len(line), line)
 		}
 	}
-	if !strings.Contains(errOut, "Dockerfile:1: invalid image reference \"aaaa") || !strings.Contains(errOut, "Dockerfile.warn:1: warning: cannot resolve") {
-		t.Errorf("stderr = %.500s", errOut)
+	if !strings.Contains(errOut, "Dockerfile:1: invalid image reference \"aaaa") || !strings.Contains(out, "Dockerfile.warn:1 ${AAAA") {
+		t.Errorf("stdout = %.500s\nstderr = %.500s", out, errOut)
+	}
+	// Outside --check the warning is the mention, cut the same way.
+	_, _, errOut = ecrbase(t, "", "rewrite", "Dockerfile.warn")
+	if len(errOut) > 1000 || !strings.Contains(errOut, "Dockerfile.warn:1: warning: cannot resolve") {
+		t.Errorf("rewrite Dockerfile.warn stderr = %.500s", errOut)
 	}
 }

@@ -30,10 +30,10 @@ func (c *Check) FixHint() string {
 }
 
 // File counts f and returns the lines the check lists for it, each pull
-// that does not go to ECR as "file:line image why". With Strict, the
-// warnings of f that a listed line already says are dropped from
-// f.Warnings, so each such pull is reported once. A nil Check lists
-// nothing.
+// that does not go to ECR as "file:line image why", with any word longer
+// than a real reference cut as in error messages. The warnings of f that a
+// listed line already says are dropped from f.Warnings, so each such pull
+// is reported once. A nil Check lists nothing.
 func (c *Check) File(f *File) []string {
 	if c == nil {
 		return nil
@@ -63,9 +63,9 @@ func (c *Check) File(f *File) []string {
 		default:
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("%s:%d %s %s", r.File, r.Line, r.Text, why))
+		lines = append(lines, OneLine(fmt.Errorf("%s:%d %s %s", r.File, r.Line, r.Text, why)))
 	}
-	if c.Strict && len(listed) > 0 {
+	if len(listed) > 0 {
 		var keep []*rewrite.Error
 		for _, w := range f.Warnings {
 			if !listed[at{w.File, w.Line}] {
