@@ -37,13 +37,22 @@ func namingFlags() []cli.Flag {
 // shortLived trades memory for speed in the commands that only read and
 // rewrite Dockerfiles: they run on every commit, their heap is a few files,
 // and with Go's default GC target a thousand-file tree spends a third of
-// its time collecting. GOGC, when set, still decides.
+// its time collecting. A soft memory limit takes back the headroom on a
+// large file, where the heap would otherwise grow to five times what is
+// live. GOGC and GOMEMLIMIT, when set, still decide.
 func shortLived(*cli.Context) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(shortLivedMemory)
+	}
 	return nil
 }
+
+// shortLivedMemory is far above what a tree of real Dockerfiles needs, and
+// a few times a file near rewrite.MaxSize.
+const shortLivedMemory = 192 << 20
 
 func isDir(path string) bool {
 	if path == "" {
