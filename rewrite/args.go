@@ -249,21 +249,25 @@ func (p *editPlan) levels(r *Ref) ([]level, []string) {
 }
 
 // state is what the chosen edits make the FROMs resolve to: the ARG
-// defaults rewritten so far and the FROMs rewritten in place.
+// defaults rewritten so far and the FROMs rewritten in place. env is the
+// meta ARGs before any edit; argIndex holds their values since.
 type state struct {
 	over  map[string]string // ARG name to its new default, as written
 	froms map[int]string    // stage to its new FROM text
 	env   *argEnv
 }
 
-// resolve is what the FROM of stage i resolves to in s.
-func (p *editPlan) resolve(s *state, i int) (string, error) {
-	text, ok := s.froms[i]
+// resolve is what the FROM of stage i resolves to with the edit c, or
+// with the accepted edits when c is nil.
+func (p *editPlan) resolve(c *candidate, i int) (string, error) {
+	text, ok := p.state.froms[i]
+	if c != nil && c.stage == i {
+		text, ok = c.fromText, true
+	}
 	if !ok {
 		text = p.stages[i].BaseName
 	}
-	v, _, err := s.env.expand(p.file, text)
-	return v, err
+	return p.expandIn(c, text)
 }
 
 // exact reports whether v, what a FROM resolves to, is r's image in ECR,
@@ -288,14 +292,24 @@ func (p *editPlan) fromRef(i int) *Ref {
 	return &p.refs[p.fromRefs[i]]
 }
 
-// check tells why next, a state with one more edit than cur, is not exact:
+// check tells why c, one more edit than the accepted state, is not exact:
 // every FROM whose value changes must become its image in ECR, and no
 // other use of a meta ARG (FROM --platform, an ARG in a stage) may see a
-// different value. It returns "" when next is exact.
-func (p *editPlan) check(cur, next *state) string {
-	for i, st := range p.stages {
-		before, err1 := p.resolve(cur, i)
-		after, err2 := p.resolve(next, i)
+// different value. It returns "" when c is exact. Only the stages that
+// read a value c changes are looked at: the others cannot differ.
+func (p *editPlan) check(c *candidate) string {
+	if c.checked {
+		return c.bad
+	}
+	c.checked, c.bad = true, p.checkStages(c)
+	return c.bad
+}
+
+func (p *editPlan) checkStages(c *candidate) string {
+	for _, i := range p.changedStages(c) {
+		st := p.stages[i]
+		before, err1 := p.resolve(nil, i)
+		after, err2 := p.resolve(c, i)
 		if err1 != nil || err2 != nil {
 			return "the rewritten name does not expand"
 		}
@@ -306,8 +320,8 @@ func (p *editPlan) check(cur, next *state) string {
 			}
 		}
 		if st.Platform != "" {
-			b, _, _ := cur.env.expand(p.file, st.Platform)
-			a, _, _ := next.env.expand(p.file, st.Platform)
+			b, _ := p.expandIn(nil, st.Platform)
+			a, _ := p.expandIn(c, st.Platform)
 			if a != b {
 				return fmt.Sprintf("FROM --platform on line %d uses it", st.Location[0].Start.Line)
 			}
@@ -316,9 +330,7 @@ func (p *editPlan) check(cur, next *state) string {
 			if name == p.opts.AccountArg || name == p.opts.RegionArg {
 				continue
 			}
-			b, _ := cur.env.env.Get(name)
-			a, _ := next.env.env.Get(name)
-			if a != b {
+			if p.getIn(nil, name) != p.getIn(c, name) {
 				return fmt.Sprintf("ARG %s is used inside the stage on line %d", name, st.Location[0].Start.Line)
 			}
 		}
@@ -338,7 +350,7 @@ func (p *editPlan) check(cur, next *state) string {
 // of the ARGs it changes, is made.
 func (p *editPlan) variableFrom(r *Ref) {
 	host := argHost(p.opts.AccountArg, p.opts.RegionArg)
-	if v, err := p.resolve(p.state, r.stage); err == nil && p.exact(v, r) {
+	if v, err := p.resolve(nil, r.stage); err == nil && p.exact(v, r) {
 		// An edit made for an earlier FROM covers this one.
 		r.URI = host + "/" + r.Repository + splitSuffix(r.expanded)
 		p.usesArgs = true
@@ -433,25 +445,21 @@ func (p *editPlan) tryHead(r *Ref, l level, insert bool, host string) (string, b
 			repl = uri[:len(uri)-len(rest)]
 		}
 	}
-	next := &state{over: maps.Clone(p.state.over), froms: maps.Clone(p.state.froms)}
-	edited := l.full[:l.off] + repl + l.full[l.off+len(tok):]
-	if l.arg != "" {
-		next.over[l.arg] = edited
-	} else {
-		next.froms[r.stage] = edited
-	}
-	env, err := p.replay(next.over)
-	if err != nil {
+	if !p.index().ok {
 		return "", false
 	}
-	next.env = env
+	edited := l.full[:l.off] + repl + l.full[l.off+len(tok):]
+	next := p.try(l.arg, edited, r.stage)
+	if next.err {
+		return "", false
+	}
 	if v, err := p.resolve(next, r.stage); err != nil || !p.exact(v, r) {
 		return where + ": the edit would not resolve to " + r.Repository, false
 	}
-	if bad := p.check(p.state, next); bad != "" {
+	if bad := p.check(next); bad != "" {
 		return where + ": " + bad, false
 	}
-	p.state = next
+	p.commit(next)
 	p.edits = append(p.edits, edit{at: span{l.at, l.at + len(tok)}, text: repl})
 	if a := p.args[l.arg]; a != nil && (p.firstArg == 0 || a.line < p.firstArg) {
 		p.firstArg = a.line

@@ -85,6 +85,7 @@ type editPlan struct {
 	// made so far; stageArgs are the meta ARGs each stage declares again.
 	state     *state
 	stageArgs [][]string
+	argIdx    *argIndex // see index
 }
 
 // alias is a stage added for an image used by COPY --from or RUN --mount,
