@@ -23,8 +23,10 @@ type argIndex struct {
 	// the plan starts from, -1 when none: no edit is accepted then.
 	broken int
 	ok     bool // the meta ARGs evaluate; no edit is accepted otherwise
-	// tries holds the edits tried since the last accepted one.
-	tries map[tryKey]*candidate
+	// tries holds the edits tried since the last accepted ARG edit;
+	// fromLog the stages whose FROM was edited since, in order.
+	tries   map[tryKey]*candidate
+	fromLog []int
 }
 
 // argSlot is one value a name takes, in the order BuildKit sets them: the
@@ -52,9 +54,17 @@ type candidate struct {
 	stage        int // -1 for an ARG edit
 	fromText     string
 	changed      map[int]slotVal
-	err          bool   // a default no longer expands
-	checked      bool   // bad holds check's answer
-	bad          string // why the edit is not exact
+	err          bool // a default no longer expands
+	// checked says check has looked at the stages c changes, ascending;
+	// the first of them that is not exact is fail (-1 when none), at
+	// index failAt, and bad says why. seen is how much of fromLog the
+	// answer takes in.
+	checked bool
+	stages  []int
+	fail    int
+	failAt  int
+	bad     string
+	seen    int
 }
 
 type tryKey struct {
@@ -355,8 +365,14 @@ func (p *editPlan) commit(c *candidate) {
 	} else {
 		p.state.froms[c.stage] = c.fromText
 		p.stageReads(x, c.stage, c.fromText)
+		// The values stay: the ARG edits tried so far are checked again
+		// on this stage only, when tried again.
+		delete(x.tries, tryKey{"", c.fromText, c.stage})
+		x.fromLog = append(x.fromLog, c.stage)
+		return
 	}
 	clear(x.tries)
+	x.fromLog = x.fromLog[:0]
 }
 
 // expandIn expands word as FROM sees it in c, or in the accepted state

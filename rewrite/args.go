@@ -298,41 +298,75 @@ func (p *editPlan) fromRef(i int) *Ref {
 // different value. It returns "" when c is exact. Only the stages that
 // read a value c changes are looked at: the others cannot differ.
 func (p *editPlan) check(c *candidate) string {
-	if c.checked {
+	x := p.index()
+	if !c.checked {
+		c.checked, c.stages, c.seen = true, p.changedStages(c), len(x.fromLog)
+		p.scan(c, 0)
 		return c.bad
 	}
-	c.checked, c.bad = true, p.checkStages(c)
+	// FROMs edited since c was checked: only their stages can answer
+	// differently now.
+	for _, k := range x.fromLog[c.seen:] {
+		if c.fail >= 0 && k > c.fail {
+			continue
+		}
+		at, found := slices.BinarySearch(c.stages, k)
+		bad := p.checkStage(c, k)
+		switch {
+		case bad != "" && (c.fail < 0 || k < c.fail):
+			if !found {
+				c.stages = slices.Insert(c.stages, at, k)
+			}
+			c.fail, c.failAt, c.bad = k, at, bad
+		case bad != "" && k == c.fail:
+			c.bad = bad
+		case bad == "" && k == c.fail:
+			p.scan(c, c.failAt+1)
+		}
+	}
+	c.seen = len(x.fromLog)
 	return c.bad
 }
 
-func (p *editPlan) checkStages(c *candidate) string {
-	for _, i := range p.changedStages(c) {
-		st := p.stages[i]
-		before, err1 := p.resolve(nil, i)
-		after, err2 := p.resolve(c, i)
-		if err1 != nil || err2 != nil {
-			return "the rewritten name does not expand"
+// scan checks c's stages from index from on, and records the first that
+// is not exact.
+func (p *editPlan) scan(c *candidate, from int) {
+	c.fail, c.failAt, c.bad = -1, len(c.stages), ""
+	for j := from; j < len(c.stages); j++ {
+		if bad := p.checkStage(c, c.stages[j]); bad != "" {
+			c.fail, c.failAt, c.bad = c.stages[j], j, bad
+			return
 		}
-		if after != before {
-			r := p.fromRef(i)
-			if r == nil || r.Status != StatusRewrite || !p.exact(after, r) {
-				return fmt.Sprintf("the FROM on line %d would resolve to %s", st.Location[0].Start.Line, after)
-			}
+	}
+}
+
+// checkStage tells why stage i would not be exact with c, or "".
+func (p *editPlan) checkStage(c *candidate, i int) string {
+	st := p.stages[i]
+	before, err1 := p.resolve(nil, i)
+	after, err2 := p.resolve(c, i)
+	if err1 != nil || err2 != nil {
+		return "the rewritten name does not expand"
+	}
+	if after != before {
+		r := p.fromRef(i)
+		if r == nil || r.Status != StatusRewrite || !p.exact(after, r) {
+			return fmt.Sprintf("the FROM on line %d would resolve to %s", st.Location[0].Start.Line, after)
 		}
-		if st.Platform != "" {
-			b, _ := p.expandIn(nil, st.Platform)
-			a, _ := p.expandIn(c, st.Platform)
-			if a != b {
-				return fmt.Sprintf("FROM --platform on line %d uses it", st.Location[0].Start.Line)
-			}
+	}
+	if st.Platform != "" {
+		b, _ := p.expandIn(nil, st.Platform)
+		a, _ := p.expandIn(c, st.Platform)
+		if a != b {
+			return fmt.Sprintf("FROM --platform on line %d uses it", st.Location[0].Start.Line)
 		}
-		for _, name := range p.stageArgs[i] {
-			if name == p.opts.AccountArg || name == p.opts.RegionArg {
-				continue
-			}
-			if p.getIn(nil, name) != p.getIn(c, name) {
-				return fmt.Sprintf("ARG %s is used inside the stage on line %d", name, st.Location[0].Start.Line)
-			}
+	}
+	for _, name := range p.stageArgs[i] {
+		if name == p.opts.AccountArg || name == p.opts.RegionArg {
+			continue
+		}
+		if p.getIn(nil, name) != p.getIn(c, name) {
+			return fmt.Sprintf("ARG %s is used inside the stage on line %d", name, st.Location[0].Start.Line)
 		}
 	}
 	return ""
