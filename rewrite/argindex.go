@@ -27,7 +27,16 @@ type argIndex struct {
 	// fromLog the stages whose FROM was edited since, in order.
 	tries   map[tryKey]*candidate
 	fromLog []int
+	// spent counts the ARG evaluations and stage checks of ARG edits;
+	// past budget no more ARG edits are tried. Each edit costs what reads
+	// the ARG, so a long chain of ARGs that no edit can change would
+	// otherwise cost its length for each FROM along it.
+	spent, budget int
 }
+
+// argBudget is the work (ARG evaluations and stage checks) any file may
+// spend on ARG edits, past 4 units for each ARG and stage.
+const argBudget = 1 << 16
 
 // argSlot is one value a name takes, in the order BuildKit sets them: the
 // automatic platform arguments, the account and region stand-ins, then
@@ -104,6 +113,7 @@ func (p *editPlan) index() *argIndex {
 	}
 	x := &argIndex{byName: map[string][]int{}, readers: map[string][]int{}, stages: map[string][]int{}, broken: -1, ok: true, tries: map[tryKey]*candidate{}}
 	p.argIdx = x
+	x.budget = argBudget + 4*(len(p.auto)+len(p.stages))
 	add := func(s argSlot) {
 		pos := len(x.slots)
 		x.slots = append(x.slots, s)
@@ -128,6 +138,7 @@ func (p *editPlan) index() *argIndex {
 			}
 			s.build, s.hasBuild = p.opts.BuildArgs[kv.Key]
 			add(s)
+			x.budget += 4
 		}
 	}
 	for j := range x.slots {
@@ -307,6 +318,7 @@ func (p *editPlan) try(arg, text string, stage int) *candidate {
 		if x.slots[j].preset {
 			continue
 		}
+		x.spent++
 		v, err := p.evalSlot(x, j, look, c.changed)
 		if err != nil {
 			c.err = true

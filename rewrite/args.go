@@ -342,6 +342,9 @@ func (p *editPlan) scan(c *candidate, from int) {
 
 // checkStage tells why stage i would not be exact with c, or "".
 func (p *editPlan) checkStage(c *candidate, i int) string {
+	if c.arg != "" {
+		p.index().spent++
+	}
 	st := p.stages[i]
 	before, err1 := p.resolve(nil, i)
 	after, err2 := p.resolve(c, i)
@@ -479,8 +482,10 @@ func (p *editPlan) tryHead(r *Ref, l level, insert bool, host string) (string, b
 			repl = uri[:len(uri)-len(rest)]
 		}
 	}
-	if !p.index().ok {
+	if x := p.index(); !x.ok {
 		return "", false
+	} else if l.arg != "" && x.spent > x.budget {
+		return where + ": not tried, the file's ARG edits took too long to check", false
 	}
 	edited := l.full[:l.off] + repl + l.full[l.off+len(tok):]
 	next := p.try(l.arg, edited, r.stage)
