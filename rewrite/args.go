@@ -420,6 +420,60 @@ func (p *editPlan) variableFrom(r *Ref) {
 		why = append(why, "no part of it is spelled where it can be edited")
 	}
 	p.keep(r, "the image name is built from variables and no edit gives exactly its ECR name: "+strings.Join(why, "; "))
+	p.kept = append(p.kept, keptFrom{r, p.warnings[len(p.warnings)-1], p.commits})
+}
+
+// keptFrom is a FROM that no edit could point at ECR when its turn came,
+// and how many edits had been made then.
+type keptFrom struct {
+	r       *Ref
+	warning *Error
+	commits int
+}
+
+// retryKept tries again the FROMs kept before a later edit: an edit made
+// for a later FROM can take away the use that kept an ARG edit from being
+// exact (FROM $REGISTRY/a and FROM $REGISTRY/b/c, the second rewritten in
+// place), and rewriting the output again would then make it.
+func (p *editPlan) retryKept() {
+	dropped := map[*Error]bool{}
+	for _, k := range p.kept {
+		if k.commits == p.commits {
+			continue
+		}
+		r := k.r
+		status, note := r.Status, r.Note
+		r.Status, r.Note = StatusRewrite, ""
+		if p.headEdit(r) {
+			dropped[k.warning] = true
+			continue
+		}
+		r.Status, r.Note = status, note
+	}
+	if len(dropped) > 0 {
+		p.warnings = slices.DeleteFunc(p.warnings, func(e *Error) bool { return dropped[e] })
+	}
+}
+
+// headEdit makes the first exact edit of r's image name that variableFrom
+// would, or reports that there is none.
+func (p *editPlan) headEdit(r *Ref) bool {
+	host := argHost(p.opts.AccountArg, p.opts.RegionArg)
+	if v, err := p.resolve(nil, r.stage); err == nil && p.exact(v, r) {
+		r.URI = host + "/" + r.Repository + splitSuffix(r.expanded)
+		p.usesArgs = true
+		p.pin(r)
+		return true
+	}
+	lv, _ := p.levels(r)
+	for _, insert := range []bool{false, true} {
+		for j := len(lv) - 1; j >= 0; j-- {
+			if _, ok := p.tryHead(r, lv[j], insert, host); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // tryHead tries one edit of the head of l: replace it, or with insert,
@@ -499,6 +553,7 @@ func (p *editPlan) tryHead(r *Ref, l level, insert bool, host string) (string, b
 		return where + ": " + bad, false
 	}
 	p.commit(next)
+	p.commits++
 	p.edits = append(p.edits, edit{at: span{l.at, l.at + len(tok)}, text: repl})
 	if a := p.args[l.arg]; a != nil && (p.firstArg == 0 || a.line < p.firstArg) {
 		p.firstArg = a.line
