@@ -249,21 +249,25 @@ func (p *editPlan) levels(r *Ref) ([]level, []string) {
 }
 
 // state is what the chosen edits make the FROMs resolve to: the ARG
-// defaults rewritten so far and the FROMs rewritten in place.
+// defaults rewritten so far and the FROMs rewritten in place. env is the
+// meta ARGs before any edit; argIndex holds their values since.
 type state struct {
 	over  map[string]string // ARG name to its new default, as written
 	froms map[int]string    // stage to its new FROM text
 	env   *argEnv
 }
 
-// resolve is what the FROM of stage i resolves to in s.
-func (p *editPlan) resolve(s *state, i int) (string, error) {
-	text, ok := s.froms[i]
+// resolve is what the FROM of stage i resolves to with the edit c, or
+// with the accepted edits when c is nil.
+func (p *editPlan) resolve(c *candidate, i int) (string, error) {
+	text, ok := p.state.froms[i]
+	if c != nil && c.stage == i {
+		text, ok = c.fromText, true
+	}
 	if !ok {
 		text = p.stages[i].BaseName
 	}
-	v, _, err := s.env.expand(p.file, text)
-	return v, err
+	return p.expandIn(c, text)
 }
 
 // exact reports whether v, what a FROM resolves to, is r's image in ECR,
@@ -288,39 +292,84 @@ func (p *editPlan) fromRef(i int) *Ref {
 	return &p.refs[p.fromRefs[i]]
 }
 
-// check tells why next, a state with one more edit than cur, is not exact:
+// check tells why c, one more edit than the accepted state, is not exact:
 // every FROM whose value changes must become its image in ECR, and no
 // other use of a meta ARG (FROM --platform, an ARG in a stage) may see a
-// different value. It returns "" when next is exact.
-func (p *editPlan) check(cur, next *state) string {
-	for i, st := range p.stages {
-		before, err1 := p.resolve(cur, i)
-		after, err2 := p.resolve(next, i)
-		if err1 != nil || err2 != nil {
-			return "the rewritten name does not expand"
+// different value. It returns "" when c is exact. Only the stages that
+// read a value c changes are looked at: the others cannot differ.
+func (p *editPlan) check(c *candidate) string {
+	x := p.index()
+	if !c.checked {
+		c.checked, c.stages, c.seen = true, p.changedStages(c), len(x.fromLog)
+		p.scan(c, 0)
+		return c.bad
+	}
+	// FROMs edited since c was checked: only their stages can answer
+	// differently now.
+	for _, k := range x.fromLog[c.seen:] {
+		if c.fail >= 0 && k > c.fail {
+			continue
 		}
-		if after != before {
-			r := p.fromRef(i)
-			if r == nil || r.Status != StatusRewrite || !p.exact(after, r) {
-				return fmt.Sprintf("the FROM on line %d would resolve to %s", st.Location[0].Start.Line, after)
+		at, found := slices.BinarySearch(c.stages, k)
+		bad := p.checkStage(c, k)
+		switch {
+		case bad != "" && (c.fail < 0 || k < c.fail):
+			if !found {
+				c.stages = slices.Insert(c.stages, at, k)
 			}
+			c.fail, c.failAt, c.bad = k, at, bad
+		case bad != "" && k == c.fail:
+			c.bad = bad
+		case bad == "" && k == c.fail:
+			p.scan(c, c.failAt+1)
 		}
-		if st.Platform != "" {
-			b, _, _ := cur.env.expand(p.file, st.Platform)
-			a, _, _ := next.env.expand(p.file, st.Platform)
-			if a != b {
-				return fmt.Sprintf("FROM --platform on line %d uses it", st.Location[0].Start.Line)
-			}
+	}
+	c.seen = len(x.fromLog)
+	return c.bad
+}
+
+// scan checks c's stages from index from on, and records the first that
+// is not exact.
+func (p *editPlan) scan(c *candidate, from int) {
+	c.fail, c.failAt, c.bad = -1, len(c.stages), ""
+	for j := from; j < len(c.stages); j++ {
+		if bad := p.checkStage(c, c.stages[j]); bad != "" {
+			c.fail, c.failAt, c.bad = c.stages[j], j, bad
+			return
 		}
-		for _, name := range p.stageArgs[i] {
-			if name == p.opts.AccountArg || name == p.opts.RegionArg {
-				continue
-			}
-			b, _ := cur.env.env.Get(name)
-			a, _ := next.env.env.Get(name)
-			if a != b {
-				return fmt.Sprintf("ARG %s is used inside the stage on line %d", name, st.Location[0].Start.Line)
-			}
+	}
+}
+
+// checkStage tells why stage i would not be exact with c, or "".
+func (p *editPlan) checkStage(c *candidate, i int) string {
+	if c.arg != "" {
+		p.index().spent++
+	}
+	st := p.stages[i]
+	before, err1 := p.resolve(nil, i)
+	after, err2 := p.resolve(c, i)
+	if err1 != nil || err2 != nil {
+		return "the rewritten name does not expand"
+	}
+	if after != before {
+		r := p.fromRef(i)
+		if r == nil || r.Status != StatusRewrite || !p.exact(after, r) {
+			return fmt.Sprintf("the FROM on line %d would resolve to %s", st.Location[0].Start.Line, after)
+		}
+	}
+	if st.Platform != "" {
+		b, _ := p.expandIn(nil, st.Platform)
+		a, _ := p.expandIn(c, st.Platform)
+		if a != b {
+			return fmt.Sprintf("FROM --platform on line %d uses it", st.Location[0].Start.Line)
+		}
+	}
+	for _, name := range p.stageArgs[i] {
+		if name == p.opts.AccountArg || name == p.opts.RegionArg {
+			continue
+		}
+		if p.getIn(nil, name) != p.getIn(c, name) {
+			return fmt.Sprintf("ARG %s is used inside the stage on line %d", name, st.Location[0].Start.Line)
 		}
 	}
 	return ""
@@ -338,7 +387,7 @@ func (p *editPlan) check(cur, next *state) string {
 // of the ARGs it changes, is made.
 func (p *editPlan) variableFrom(r *Ref) {
 	host := argHost(p.opts.AccountArg, p.opts.RegionArg)
-	if v, err := p.resolve(p.state, r.stage); err == nil && p.exact(v, r) {
+	if v, err := p.resolve(nil, r.stage); err == nil && p.exact(v, r) {
 		// An edit made for an earlier FROM covers this one.
 		r.URI = host + "/" + r.Repository + splitSuffix(r.expanded)
 		p.usesArgs = true
@@ -371,6 +420,60 @@ func (p *editPlan) variableFrom(r *Ref) {
 		why = append(why, "no part of it is spelled where it can be edited")
 	}
 	p.keep(r, "the image name is built from variables and no edit gives exactly its ECR name: "+strings.Join(why, "; "))
+	p.kept = append(p.kept, keptFrom{r, p.warnings[len(p.warnings)-1], p.commits})
+}
+
+// keptFrom is a FROM that no edit could point at ECR when its turn came,
+// and how many edits had been made then.
+type keptFrom struct {
+	r       *Ref
+	warning *Error
+	commits int
+}
+
+// retryKept tries again the FROMs kept before a later edit: an edit made
+// for a later FROM can take away the use that kept an ARG edit from being
+// exact (FROM $REGISTRY/a and FROM $REGISTRY/b/c, the second rewritten in
+// place), and rewriting the output again would then make it.
+func (p *editPlan) retryKept() {
+	dropped := map[*Error]bool{}
+	for _, k := range p.kept {
+		if k.commits == p.commits {
+			continue
+		}
+		r := k.r
+		status, note := r.Status, r.Note
+		r.Status, r.Note = StatusRewrite, ""
+		if p.headEdit(r) {
+			dropped[k.warning] = true
+			continue
+		}
+		r.Status, r.Note = status, note
+	}
+	if len(dropped) > 0 {
+		p.warnings = slices.DeleteFunc(p.warnings, func(e *Error) bool { return dropped[e] })
+	}
+}
+
+// headEdit makes the first exact edit of r's image name that variableFrom
+// would, or reports that there is none.
+func (p *editPlan) headEdit(r *Ref) bool {
+	host := argHost(p.opts.AccountArg, p.opts.RegionArg)
+	if v, err := p.resolve(nil, r.stage); err == nil && p.exact(v, r) {
+		r.URI = host + "/" + r.Repository + splitSuffix(r.expanded)
+		p.usesArgs = true
+		p.pin(r)
+		return true
+	}
+	lv, _ := p.levels(r)
+	for _, insert := range []bool{false, true} {
+		for j := len(lv) - 1; j >= 0; j-- {
+			if _, ok := p.tryHead(r, lv[j], insert, host); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // tryHead tries one edit of the head of l: replace it, or with insert,
@@ -433,25 +536,24 @@ func (p *editPlan) tryHead(r *Ref, l level, insert bool, host string) (string, b
 			repl = uri[:len(uri)-len(rest)]
 		}
 	}
-	next := &state{over: maps.Clone(p.state.over), froms: maps.Clone(p.state.froms)}
-	edited := l.full[:l.off] + repl + l.full[l.off+len(tok):]
-	if l.arg != "" {
-		next.over[l.arg] = edited
-	} else {
-		next.froms[r.stage] = edited
+	if x := p.index(); !x.ok {
+		return "", false
+	} else if l.arg != "" && x.spent > x.budget {
+		return where + ": not tried, the file's ARG edits took too long to check", false
 	}
-	env, err := p.replay(next.over)
-	if err != nil {
+	edited := l.full[:l.off] + repl + l.full[l.off+len(tok):]
+	next := p.try(l.arg, edited, r.stage)
+	if next.err {
 		return "", false
 	}
-	next.env = env
 	if v, err := p.resolve(next, r.stage); err != nil || !p.exact(v, r) {
 		return where + ": the edit would not resolve to " + r.Repository, false
 	}
-	if bad := p.check(p.state, next); bad != "" {
+	if bad := p.check(next); bad != "" {
 		return where + ": " + bad, false
 	}
-	p.state = next
+	p.commit(next)
+	p.commits++
 	p.edits = append(p.edits, edit{at: span{l.at, l.at + len(tok)}, text: repl})
 	if a := p.args[l.arg]; a != nil && (p.firstArg == 0 || a.line < p.firstArg) {
 		p.firstArg = a.line

@@ -85,6 +85,11 @@ type editPlan struct {
 	// made so far; stageArgs are the meta ARGs each stage declares again.
 	state     *state
 	stageArgs [][]string
+	argIdx    *argIndex // see index
+	// kept are the FROMs no edit could point at ECR, commits the edits
+	// made: see retryKept.
+	kept    []keptFrom
+	commits int
 }
 
 // alias is a stage added for an image used by COPY --from or RUN --mount,
@@ -100,6 +105,7 @@ func (p *editPlan) build() error {
 			return err
 		}
 	}
+	p.retryKept()
 	p.renumber()
 	return p.argBlock()
 }
