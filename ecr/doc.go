@@ -23,7 +23,7 @@
 //
 // Layout:
 //
-//	mirror.go       Mirror: plan every image with HEADs, then copy what is missing
+//	mirror.go       Mirror: plan every image (an imageJob each) with HEADs, then copy what is missing
 //	copy.go         copying manifests and blobs, platform subsets
 //	ref.go          Image, and parsing a source reference and its registry mirror
 //	options.go      Option, Options, their defaults and CheckOptions
@@ -31,11 +31,20 @@
 //	aws.go          the narrow api interface over the SDK, and its configuration
 //	credentials.go  ErrNoCredentials for a credential chain that found none
 //	auth.go         ECR tokens, source keychains, redaction of secrets
-//	transport.go    HTTP: Docker Hub quota headers, 429 waits, the HTTPS upgrade
+//	transport.go    HTTP: the pull ledger (quota headers, counted pulls), 429 waits, the HTTPS upgrader
 //	repo.go         creating repositories with their settings
 //	scan.go         the scan gate (WithScanWait, WithFailOn)
 //	report.go       Report, Result, Status, Action and events
 //	errors.go       sentinel errors and MirrorError
+//	plan.go         eachLimit, and checking ECR while the source is read
+//	batch.go        BatchGetImage: up to 100 tags checked per call, HEADs as fallback
+//	tokens.go       one Docker Hub token for many repositories' pulls
+//	timeout.go      --timeout: silent peers, stalled bodies and uploads
+//	uploads.go      cancelling the upload sessions a failed copy left open
+//	race.go         many builds at once: another build's copy or repository
+//	content.go      content sources: a Docker Hub digest read elsewhere, verified
+//	plan_referrers.go, referrers.go  signatures and other referrers, planned and copied
+//	replication.go  ConfigureReplication and Backfill
 //
 // The rules shared with rewrite and the command line (registry names,
 // mirror URLs, platforms, tag mutability, lifecycle policies) are in
