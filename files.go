@@ -119,9 +119,7 @@ func reporter(c *cli.Context, chk *project.Check, fn func(*project.File) error) 
 			return report(c)(f, f.Err)
 		}
 		lines := chk.File(f)
-		for _, w := range f.Warnings {
-			fmt.Fprintln(c.App.ErrWriter, project.Warning(w))
-		}
+		printWarnings(c, f)
 		for _, l := range lines {
 			fmt.Fprintln(c.App.Writer, l)
 		}
@@ -137,14 +135,18 @@ func reporter(c *cli.Context, chk *project.Check, fn func(*project.File) error) 
 func report(c *cli.Context) project.Report {
 	return func(f *project.File, err error) error {
 		if f.Err == nil {
-			for _, w := range f.Warnings {
-				fmt.Fprintln(c.App.ErrWriter, project.Warning(w))
-			}
+			printWarnings(c, f)
 		}
 		if err != nil {
 			fmt.Fprintln(c.App.ErrWriter, oneLine(err))
 		}
 		return err
+	}
+}
+
+func printWarnings(c *cli.Context, f *project.File) {
+	for _, w := range f.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, project.Warning(w))
 	}
 }
 

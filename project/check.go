@@ -63,7 +63,7 @@ func (c *Check) File(f *File) []string {
 		default:
 			continue
 		}
-		lines = append(lines, OneLine(fmt.Errorf("%s:%d %s %s", r.File, r.Line, r.Text, why)))
+		lines = append(lines, rewrite.OneLine(fmt.Sprintf("%s:%d %s %s", r.File, r.Line, r.Text, why)))
 	}
 	if len(listed) > 0 {
 		var keep []*rewrite.Error

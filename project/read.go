@@ -67,21 +67,8 @@ func LinkNote(name string) string {
 	return " (a symbolic link to " + target + ")"
 }
 
-// OneLine keeps an error message on a single line, and cuts any word in it
-// longer than maxWord: a message locates a problem, it does not reprint a
-// 5,000-character line.
-func OneLine(err error) string {
-	words := strings.Fields(err.Error())
-	for i, w := range words {
-		if r := []rune(w); len(r) > maxWord {
-			words[i] = string(r[:maxWord]) + "..."
-		}
-	}
-	return strings.Join(words, " ")
-}
-
-// maxWord is longer than any real image reference with its digest.
-const maxWord = 200
+// OneLine is an error's message on a single line (rewrite.OneLine).
+func OneLine(err error) string { return rewrite.OneLine(err.Error()) }
 
 // Warning is the line that reports a warning: "FILE:LINE: warning: ...".
 func Warning(e *rewrite.Error) string {

@@ -105,7 +105,10 @@ func report(res *Result, err error) []byte {
 	return b.Bytes()
 }
 
-func TestGolden(t *testing.T) {
+// eachGolden runs fn, in parallel subtests, on every golden case: its
+// directory, its Dockerfile (df and its bytes) and its options.
+func eachGolden(t *testing.T, fn func(t *testing.T, dir, df string, data []byte, opts Options)) {
+	t.Helper()
 	dirs, err := filepath.Glob("testdata/*/Dockerfile")
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no golden cases: %v", err)
@@ -118,34 +121,39 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := goldenOptions(t, dir)
-			res, err := File("Dockerfile", data, opts)
-			got := report(res, err)
-			wantFile := filepath.Join(dir, "want")
-			if *update {
-				if err := os.WriteFile(wantFile, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(wantFile)
-			if err != nil {
-				t.Fatalf("%v (run go test ./rewrite -update)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("File(%s) mismatch (-want +got):\n%s", df, diff)
-			}
-			if res == nil {
-				return
-			}
-			// Idempotence: the output rewritten again is byte-identical.
-			again, err := File("Dockerfile", res.Output, opts)
-			if err != nil {
-				t.Fatalf("rewriting the output: %v", err)
-			}
-			if !bytes.Equal(again.Output, res.Output) {
-				t.Errorf("second rewrite changed the output (-first +second):\n%s", cmp.Diff(string(res.Output), string(again.Output)))
-			}
+			fn(t, dir, df, data, goldenOptions(t, dir))
 		})
 	}
+}
+
+func TestGolden(t *testing.T) {
+	eachGolden(t, func(t *testing.T, dir, df string, data []byte, opts Options) {
+		res, err := File("Dockerfile", data, opts)
+		got := report(res, err)
+		wantFile := filepath.Join(dir, "want")
+		if *update {
+			if err := os.WriteFile(wantFile, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		want, err := os.ReadFile(wantFile)
+		if err != nil {
+			t.Fatalf("%v (run go test ./rewrite -update)", err)
+		}
+		if diff := cmp.Diff(string(want), string(got)); diff != "" {
+			t.Errorf("File(%s) mismatch (-want +got):\n%s", df, diff)
+		}
+		if res == nil {
+			return
+		}
+		// Idempotence: the output rewritten again is byte-identical.
+		again, err := File("Dockerfile", res.Output, opts)
+		if err != nil {
+			t.Fatalf("rewriting the output: %v", err)
+		}
+		if !bytes.Equal(again.Output, res.Output) {
+			t.Errorf("second rewrite changed the output (-first +second):\n%s", cmp.Diff(string(res.Output), string(again.Output)))
+		}
+	})
 }

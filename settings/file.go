@@ -57,9 +57,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, oneLine(e.Err))
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, rewrite.OneLine(e.Err.Error()))
 	}
-	return fmt.Sprintf("%s: %s", e.File, oneLine(e.Err))
+	return fmt.Sprintf("%s: %s", e.File, rewrite.OneLine(e.Err.Error()))
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -263,19 +263,3 @@ func Parse(name, dir string, data []byte) (*File, error) {
 	}
 	return d.cfg, nil
 }
-
-// oneLine keeps an error message on a single line, and cuts any word in it
-// longer than maxWord: a message locates a problem, it does not reprint a
-// 5,000-character line.
-func oneLine(err error) string {
-	words := strings.Fields(err.Error())
-	for i, w := range words {
-		if r := []rune(w); len(r) > maxWord {
-			words[i] = string(r[:maxWord]) + "..."
-		}
-	}
-	return strings.Join(words, " ")
-}
-
-// maxWord is longer than any real image reference with its digest.
-const maxWord = 200

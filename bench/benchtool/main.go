@@ -173,7 +173,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	if *smoke {
 		*runs, nimg, *nfiles = 1, 1, 20
 	}
-	dir, err := os.MkdirTemp("", "ecrbase-bench-")
+	dir, err := workDir("ecrbase-bench-", out)
 	if err != nil {
 		return err
 	}
@@ -183,12 +183,6 @@ func cmdRun(ctx context.Context, args []string) error {
 			os.RemoveAll(dir)
 		}
 	}()
-	if *out == "" {
-		*out = filepath.Join(dir, "out")
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
 
 	var res Results
 	res.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
@@ -310,4 +304,21 @@ func cmdReport(args []string) error {
 		return nil
 	}
 	return spliceReport(*results, md)
+}
+
+// workDir makes a run's directory, and its output directory: out, or when
+// out is empty a directory inside it, which out is then set to.
+func workDir(prefix string, out *string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	if *out == "" {
+		*out = filepath.Join(dir, "out")
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
 }

@@ -78,7 +78,7 @@ func cmdWAN(ctx context.Context, args []string) error {
 	if timeBin == "" {
 		return fmt.Errorf("GNU time not found at /usr/bin/time (apt-get install time)")
 	}
-	dir, err := os.MkdirTemp("", "ecrbase-bench-wan-")
+	dir, err := workDir("ecrbase-bench-wan-", out)
 	if err != nil {
 		return err
 	}
@@ -88,12 +88,6 @@ func cmdWAN(ctx context.Context, args []string) error {
 			os.RemoveAll(dir)
 		}
 	}()
-	if *out == "" {
-		*out = filepath.Join(dir, "out")
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
 	capBps := int64(*coldCap * mib)
 	res := WANResults{
 		Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: machine(), Versions: versions(bins),
