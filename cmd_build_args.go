@@ -11,27 +11,6 @@ import (
 	"ecrbase/project"
 )
 
-func buildArgsCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "build-args",
-		Usage:     "print the build arguments a rewritten Dockerfile needs",
-		ArgsUsage: "[PATH...]",
-		Description: `Resolves the account and region as mirror does and prints them as
-	--build-arg flags for docker build. When a Dockerfile keeps its # syntax=
-	image as written, BUILDKIT_SYNTAX points BuildKit at the mirrored copy.
-
-	Examples:
-	   docker build $(ecrbase build-args) -t app .
-	   ecrbase build-args --format env >> build.env
-	   ecrbase build-args --format json`,
-		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "format", Usage: "print the arguments as `docker|env|json`", Value: "docker", EnvVars: envVar("format")},
-		}, namingFlags()...),
-		OnUsageError: onUsageError,
-		Action:       buildArgsAction,
-	}
-}
-
 func buildArgsAction(c *cli.Context) error {
 	format := c.String("format")
 	opts, err := options(c)

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -16,65 +15,6 @@ import (
 	"ecrbase/project"
 	"ecrbase/rewrite"
 )
-
-func mirrorCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "mirror",
-		Usage:     "copy every image Dockerfiles pull into ECR, digest-exact",
-		ArgsUsage: "[PATH...]",
-		Description: `For each image, mirror HEADs the source (free on Docker Hub) and the ECR tag:
-	an image already in ECR with the same digest costs no pull at all. Missing
-	images are copied whole (every platform of an index), stale ones updated,
-	blobs streamed and skipped when ECR has them, and the tag written last.
-	Repositories are created as needed, with scan-on-push.
-
-	Account: --account, AWS_ACCOUNT_ID, CODEBUILD_BUILD_ARN, then STS.
-	Region and credentials: the AWS SDK's default chain (--region overrides).
-	Docker Hub credentials: DOCKERHUB_USERNAME and DOCKERHUB_TOKEN, or the
-	Docker config file and its credential helpers.
-
-	Examples:
-	   ecrbase mirror --rewrite .                     # CodeBuild pre_build
-	   ecrbase mirror --dry-run services/api
-	   ecrbase mirror --image python:3.12 --image quay.io/minio/minio:latest
-	   ecrbase mirror --images-from base-images.txt   # a catalogue, e.g. on a schedule
-	   ecrbase mirror --platform linux/amd64,linux/arm64 --json . > mirror.json
-	   ecrbase mirror --registry-mirror docker.io=https://artifactory.example.com/dockerhub .
-	   ecrbase mirror --content-source docker.io=https://mirror.gcr.io .
-
-	Docker Hub images are read by digest from content sources first (by
-	default public.ecr.aws/docker for official images, then mirror.gcr.io),
-	verified, so that Docker Hub counts no pull; its tag is still resolved on
-	Docker Hub with a free HEAD. Signatures and other referrers of the images
-	are copied too (--no-referrers to skip them).`,
-		Flags: append([]cli.Flag{
-			&cli.StringSliceFlag{Name: "image", Usage: "also mirror `REF` (repeatable)", EnvVars: envVar("image")},
-			&cli.PathFlag{Name: "images-from", Usage: "also mirror the references listed in `FILE`, one per line, # comments (- reads stdin)", EnvVars: envVar("images-from")},
-			&cli.StringSliceFlag{Name: "platform", Usage: "copy only these platforms of an index, `OS/ARCH[,...]` (the index digest changes)", EnvVars: envVar("platform")},
-			&cli.BoolFlag{Name: "no-update", Usage: "keep what ECR has when an upstream tag moved", EnvVars: envVar("no-update")},
-			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan; write nothing, spend no pull", EnvVars: envVar("dry-run")},
-			&cli.BoolFlag{Name: "json", Usage: "write the report as JSON to stdout", EnvVars: envVar("json")},
-			&cli.BoolFlag{Name: "rewrite", Usage: "rewrite the Dockerfiles in place after a successful mirror", EnvVars: envVar("rewrite")},
-			&cli.BoolFlag{Name: "pin", Usage: "with --rewrite, add the mirrored @sha256 digest to each reference", EnvVars: envVar("pin")},
-			&cli.IntFlag{Name: "jobs", Usage: "copy `N` images in parallel", Value: 4, EnvVars: envVar("jobs")},
-			&cli.IntFlag{Name: "head-jobs", Usage: "check `N` images (HEAD requests) in parallel before copying", Value: 64, EnvVars: envVar("head-jobs")},
-			&cli.StringSliceFlag{Name: "registry-mirror", Usage: "read `REGISTRY=URL` through a mirror or proxy", EnvVars: envVar("registry-mirror")},
-			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback is always allowed)", EnvVars: envVar("insecure-registry")},
-			&cli.BoolFlag{Name: "wait", Usage: "when Docker Hub's pull window is used up, wait instead of failing", EnvVars: envVar("wait")},
-			&cli.DurationFlag{Name: "max-wait", Usage: "with --wait, longest total wait on 429 answers per image, a `DURATION` such as 10m", Value: defaultMaxWait, EnvVars: envVar("max-wait")},
-			&cli.DurationFlag{Name: "timeout", Usage: "the longest a registry or the AWS API may stay silent before the request is abandoned, a `DURATION`; when set, it bounds content sources too (else 10s)", Value: defaultTimeout, EnvVars: envVar("timeout")},
-			&cli.BoolFlag{Name: "scan-on-push", Usage: "turn on scan-on-push in repositories it creates", Value: true, EnvVars: envVar("scan-on-push")},
-			&cli.StringFlag{Name: "tag-mutability", Usage: "tag mutability of repositories it creates, `MUTABLE|IMMUTABLE`", EnvVars: envVar("tag-mutability")},
-			&cli.StringFlag{Name: "kms-key", Usage: "encrypt created repositories with KMS key `ARN` (default AES256)", EnvVars: envVar("kms-key")},
-			&cli.StringSliceFlag{Name: "repo-tag", Usage: "tag created repositories with `K=V`", EnvVars: envVar("repo-tag")},
-			&cli.PathFlag{Name: "lifecycle-policy", Usage: "apply the lifecycle policy in `FILE` to created repositories", EnvVars: envVar("lifecycle-policy")},
-			&cli.BoolFlag{Name: "scan-wait", Usage: "wait for the scan results of the images pushed", EnvVars: envVar("scan-wait")},
-			&cli.StringFlag{Name: "fail-on", Usage: "exit 1 when a scan finds `SEVERITY` or worse (LOW, MEDIUM, HIGH, CRITICAL)", EnvVars: envVar("fail-on")},
-		}, append(contentFlags(), namingFlags()...)...),
-		OnUsageError: onUsageError,
-		Action:       mirrorAction,
-	}
-}
 
 // mirrorAction discovers the images, mirrors them, reports, and with
 // --rewrite rewrites the Dockerfiles once every image is in ECR.
@@ -228,12 +168,3 @@ func awsExit(err error, prefix string) error {
 	}
 	return cli.Exit(prefix+oneLine(err), exitError)
 }
-
-// defaultMaxWait bounds --wait: Docker Hub's window is six hours, and a
-// build should fail rather than sit for that long.
-const defaultMaxWait = 10 * time.Minute
-
-// defaultTimeout is how long a registry or the AWS API may stay silent: long
-// enough for a slow registry, short enough that a hung one does not hold a
-// build until the build's own timeout.
-const defaultTimeout = 30 * time.Second

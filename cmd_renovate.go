@@ -11,41 +11,6 @@ import (
 	"ecrbase/renovate"
 )
 
-func renovateCommand() *cli.Command {
-	flags := []cli.Flag{
-		&cli.StringFlag{Name: "format", Usage: "print the configuration as `json|table`", Value: "json", EnvVars: envVar("format")},
-		&cli.StringFlag{Name: "merge", Usage: "merge into the Renovate configuration in `FILE` (renovate.json) and print the result", EnvVars: envVar("merge")},
-		&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "with --merge, write the result back to the file", EnvVars: envVar("write")},
-	}
-	for _, f := range mirrorCommand().Flags {
-		if f.Names()[0] == "platform" {
-			flags = append(flags, f)
-		}
-	}
-	return &cli.Command{
-		Name:      "renovate",
-		Usage:     "print the Renovate registryAliases that match the rewritten Dockerfiles",
-		ArgsUsage: "[PATH...]",
-		Description: `Renovate substitutes the defaults of the ARGs a Dockerfile declares, then
-	looks the image up through registryAliases. renovate prints one alias per
-	ECR host the Dockerfiles name once rewritten (each region default and
-	account ARG name in use) and per repository prefix (the built-in ones,
-	--prefix and .ecrbase.yaml's), so Renovate updates tags in ECR references
-	as it would upstream. With platforms set (--platform or .ecrbase.yaml),
-	the digests in ECR are not upstream's, and a package rule turns off
-	Renovate's digest updates for the mirrored images.
-
-	Examples:
-	   ecrbase renovate > renovate.json
-	   ecrbase renovate --merge renovate.json -w
-	   ecrbase renovate --format table services/`,
-		Flags:        append(flags, namingFlags()...),
-		OnUsageError: onUsageError,
-		Before:       shortLived,
-		Action:       renovateAction,
-	}
-}
-
 func renovateAction(c *cli.Context) error {
 	format, merge := c.String("format"), c.String("merge")
 	opts, files, err := inputs(c)

@@ -10,41 +10,13 @@ import (
 	"ecrbase/rewrite"
 )
 
-func rewriteCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "rewrite",
-		Usage:     "rewrite Dockerfiles to pull their images from ECR",
-		ArgsUsage: "[PATH...]",
-		Description: `With one file, the result goes to stdout. --write changes files in place
-	(atomically, keeping mode, owner and group; read-only files need --force,
-	hard-linked ones are refused), --diff prints a unified diff, and --check
-	lists every pull that does not go to ECR ("file:line image why") and exits
-	3 when a file can still be rewritten: the pre-commit hook. With --strict,
-	--check also exits 3 for pulls the rewrite leaves upstream (kept,
-	unresolved, # syntax=). --check never reads AWS configuration or touches
-	the network.
-
-	Examples:
-	   ecrbase rewrite Dockerfile
-	   ecrbase rewrite -w .
-	   ecrbase rewrite --check --region us-east-1 services/
-	   ecrbase rewrite --diff --prefix docker.io=hub Dockerfile`,
-		Flags: append([]cli.Flag{
-			&cli.BoolFlag{Name: "write", Aliases: []string{"w"}, Usage: "rewrite files in place", EnvVars: envVar("write")},
-			&cli.BoolFlag{Name: "diff", Usage: "print a unified diff", EnvVars: envVar("diff")},
-			&cli.BoolFlag{Name: "check", Usage: "list files that would change; exit 3 if any", EnvVars: envVar("check")},
-			&cli.BoolFlag{Name: "force", Usage: "with --write, write read-only files too", EnvVars: envVar("force")},
-		}, namingFlags()...),
-		OnUsageError: onUsageError,
-		Before:       shortLived,
-		Action: func(c *cli.Context) error {
-			opts, files, err := inputs(c)
-			if err != nil {
-				return err
-			}
-			return rewriteFiles(c, files, opts)
-		},
+// rewriteAction rewrites the Dockerfiles of the paths.
+func rewriteAction(c *cli.Context) error {
+	opts, files, err := inputs(c)
+	if err != nil {
+		return err
 	}
+	return rewriteFiles(c, files, opts)
 }
 
 // rewriteFiles prints each file rewritten, or writes it (--write), or its

@@ -68,7 +68,7 @@ func probe(t *testing.T, args ...string) (rewrite.Options, ecr.Options, error) {
 	app.Writer, app.ErrWriter = io.Discard, io.Discard
 	app.Commands = append(slices.Clone(app.Commands), &cli.Command{
 		Name:  "probe",
-		Flags: mirrorCommand().Flags,
+		Flags: command("mirror").Flags,
 		Action: func(c *cli.Context) error {
 			var err error
 			if ro, err = options(c); err != nil {

@@ -7,32 +7,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"ecrbase/internal/registry"
 	"ecrbase/project"
 	"ecrbase/rewrite"
 )
 
 // The helpers of the commands that read Dockerfiles: the naming flags they
 // share, their inputs, and the printing of each file's warnings and errors.
-
-// namingFlags decide what a rewritten Dockerfile says; images, rewrite,
-// mirror and build-args share them so that all agree.
-func namingFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "build-arg", Usage: "set a build argument `K=V`, as docker build does", EnvVars: envVar("build-arg")},
-		&cli.StringSliceFlag{Name: "prefix", Usage: "ECR repository prefix for a registry, `REGISTRY=PREFIX` (docker.io=docker-hub)", EnvVars: envVar("prefix")},
-		&cli.StringSliceFlag{Name: "exclude", Usage: "leave references matching `PATTERN` alone (path.Match on the reference or name)", EnvVars: envVar("exclude")},
-		&cli.StringSliceFlag{Name: "only", Usage: "rewrite only references from `REGISTRY`", EnvVars: envVar("only")},
-		&cli.StringSliceFlag{Name: "ignore", Usage: "skip Dockerfiles matching the gitignore-style `PATTERN` when searching directories (with ignore: in .ecrbase.yaml)", EnvVars: envVar("ignore")},
-		&cli.StringFlag{Name: "account-arg", Usage: "build argument `NAME` holding the AWS account", Value: registry.DefaultAccountArg, EnvVars: envVar("account-arg")},
-		&cli.StringFlag{Name: "region-arg", Usage: "build argument `NAME` holding the AWS region", Value: registry.DefaultRegionArg, EnvVars: envVar("region-arg")},
-		&cli.StringFlag{Name: "region", Usage: "AWS `REGION`: where mirrors live, and the default written for the region argument (else .ecrbase.yaml, else AWS_REGION or AWS_DEFAULT_REGION)", EnvVars: envVar("region")},
-		&cli.StringFlag{Name: "account", Usage: "AWS account `ID` (for --syntax=literal and mirror)", EnvVars: append(envVar("account"), "AWS_ACCOUNT_ID")},
-		&cli.BoolFlag{Name: "strict", Usage: "fail on references that cannot be resolved", EnvVars: envVar("strict")},
-		&cli.StringFlag{Name: "syntax", Usage: "what to do with # syntax= images: `keep|literal`", Value: "keep", EnvVars: envVar("syntax")},
-		&cli.StringFlag{Name: "onbuild", Usage: "what to do with ONBUILD images: `keep|literal` (literal writes the ECR URI with the account, when known)", Value: "keep", EnvVars: envVar("onbuild")},
-	}
-}
 
 // shortLived trades memory for speed in the commands that only read and
 // rewrite Dockerfiles: they run on every commit, their heap is a few files,

@@ -8,11 +8,71 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"ecrbase/settings"
 )
+
+// actions are what the commands settings declares do.
+var actions = map[string]cli.ActionFunc{
+	"images":      imagesAction,
+	"rewrite":     rewriteAction,
+	"mirror":      mirrorAction,
+	"build-args":  buildArgsAction,
+	"replication": replicationAction,
+	"config":      configAction,
+	"renovate":    renovateAction,
+}
+
+// commands are the app's commands, built from settings.Commands.
+func commands() []*cli.Command {
+	var cmds []*cli.Command
+	for _, spec := range settings.Commands() {
+		cmds = append(cmds, command(spec.Name))
+	}
+	return cmds
+}
+
+// command builds the command settings declares as name. The commands that
+// only read and rewrite Dockerfiles run shortLived.
+func command(name string) *cli.Command {
+	spec, _ := settings.CommandSpec(name)
+	cmd := &cli.Command{Name: spec.Name, Usage: spec.Usage, ArgsUsage: spec.ArgsUsage, Description: spec.Help,
+		OnUsageError: onUsageError, Action: actions[name]}
+	if name == "images" || name == "rewrite" || name == "renovate" {
+		cmd.Before = shortLived
+	}
+	for _, f := range spec.Flags {
+		cmd.Flags = append(cmd.Flags, flag(f))
+	}
+	return cmd
+}
+
+// flag is the urfave/cli flag of a spec.
+func flag(s settings.Spec) cli.Flag {
+	var aliases []string
+	if s.Alias != "" {
+		aliases = []string{s.Alias}
+	}
+	env := s.EnvVars()
+	switch s.Kind {
+	case settings.List:
+		return &cli.StringSliceFlag{Name: s.Name, Aliases: aliases, Usage: s.Usage, EnvVars: env}
+	case settings.Bool:
+		return &cli.BoolFlag{Name: s.Name, Aliases: aliases, Usage: s.Usage, EnvVars: env, Value: s.Value == "true"}
+	case settings.Int:
+		n, _ := strconv.Atoi(s.Value)
+		return &cli.IntFlag{Name: s.Name, Aliases: aliases, Usage: s.Usage, EnvVars: env, Value: n}
+	case settings.Duration:
+		d, _ := time.ParseDuration(s.Value)
+		return &cli.DurationFlag{Name: s.Name, Aliases: aliases, Usage: s.Usage, EnvVars: env, Value: d}
+	case settings.Path:
+		return &cli.PathFlag{Name: s.Name, Aliases: aliases, Usage: s.Usage, EnvVars: env, Value: s.Value}
+	}
+	return &cli.StringFlag{Name: s.Name, Aliases: aliases, Usage: s.Usage, EnvVars: env, Value: s.Value}
+}
 
 // given tells the settings package which flags the user set and where each
 // came from: the command line or the environment variable urfave/cli read.

@@ -30,7 +30,7 @@ func TestGiven(t *testing.T) {
 	t.Setenv("AWS_ACCOUNT_ID", "123456789012")
 	t.Setenv("ECRBASE_ONBUILD", "keep") // replaced by the flag
 	var got settings.Given
-	err := runCommand(t, mirrorCommand().Flags, func(c *cli.Context) error {
+	err := runCommand(t, command("mirror").Flags, func(c *cli.Context) error {
 		got = given(c)
 		return nil
 	}, "--onbuild", "literal", "--build-arg", "A=1", "--build-arg", "B=2", "--jobs", "7", "--max-wait", "90s")
@@ -66,13 +66,13 @@ func TestSettingsOncePerRun(t *testing.T) {
 		second, err = current(c)
 		return err
 	}
-	if err := runCommand(t, namingFlags(), action); err != nil {
+	if err := runCommand(t, command("images").Flags, action); err != nil {
 		t.Fatal(err)
 	}
 	if first != second {
 		t.Errorf("current resolved the settings twice in one run")
 	}
-	if err := runCommand(t, namingFlags(), action); err != nil {
+	if err := runCommand(t, command("images").Flags, action); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := first.Region(); r != "us-east-2" {

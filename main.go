@@ -6,13 +6,13 @@
 // calls one library function and prints:
 //
 //	main.go            the app, its exit statuses, unknown commands
-//	cmd_<command>.go   one command each: its flags, action and printing
-//	                   (images, rewrite, mirror, build_args, replication,
-//	                   config, renovate; cmd_content.go is mirror's
-//	                   content-source flags)
-//	flags.go           the urfave/cli adapter: the flags set and from where
-//	                   (settings.Given), the settings of one run, exit 2 for
-//	                   settings.ErrUsage
+//	cmd_<command>.go   one command each: its action and printing (images,
+//	                   rewrite, mirror, build_args, replication, config,
+//	                   renovate)
+//	flags.go           the urfave/cli adapter: the commands and flags that
+//	                   settings.Commands declares, the flags set and from
+//	                   where (settings.Given), the settings of one run, exit
+//	                   2 for settings.ErrUsage
 //	usage.go           every command's Before: settings.Check
 //	files.go           the naming flags and the inputs of the commands that
 //	                   read Dockerfiles; each file's warnings and errors
@@ -21,8 +21,9 @@
 //
 // The work is done in:
 //
-//	settings/  .ecrbase.yaml, every flag and file rule, flag > env > file >
-//	           default with sources, the options of rewrite and ecr
+//	settings/  the commands and their flags, .ecrbase.yaml, every flag and
+//	           file rule, flag > env > file > default with sources, the
+//	           options of rewrite and ecr
 //	rewrite/   a Dockerfile: Analyze what it pulls, rewrite it to ECR
 //	compose/   a compose file: the same for its image: values
 //	project/   an application's files: discovery, the ordered concurrent
@@ -98,15 +99,7 @@ Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 			}
 			return nil
 		},
-		Commands: withUsageChecks([]*cli.Command{
-			imagesCommand(),
-			rewriteCommand(),
-			mirrorCommand(),
-			buildArgsCommand(),
-			replicationCommand(),
-			configCommand(),
-			renovateCommand(),
-		}),
+		Commands:        withUsageChecks(commands()),
 		HideHelpCommand: true,
 		Action:          appAction,
 		// run prints errors and picks the exit status; the library must
@@ -166,9 +159,3 @@ func onUsageError(_ *cli.Context, err error, _ bool) error {
 // flagSpelling finds the one-dash flag names of Go's flag package errors
 // ("invalid boolean value \"x\" for -json") to spell them as users do.
 var flagSpelling = regexp.MustCompile(`(for (?:flag )?|not defined: )-([a-z])`)
-
-// envVar is the environment variable of a flag: --build-arg is
-// ECRBASE_BUILD_ARG.
-func envVar(flag string) []string {
-	return []string{"ECRBASE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))}
-}

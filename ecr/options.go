@@ -97,13 +97,32 @@ type Options struct {
 	racePoll     time.Duration
 }
 
+// The defaults of the options a user is most likely to change, which the
+// command line's help shows.
+const (
+	// DefaultJobs is how many images are copied at once.
+	DefaultJobs = 4
+	// DefaultHeadJobs is how many images are checked at once. Checks are
+	// HEAD requests (free on Docker Hub) and ECR API reads; over a
+	// wide-area link their cost is round trips, not bandwidth, so many run
+	// together.
+	DefaultHeadJobs = 64
+	// DefaultMaxWait bounds WithWait: Docker Hub's window is six hours, and
+	// a build should fail rather than sit for that long.
+	DefaultMaxWait = 10 * time.Minute
+	// DefaultTimeout is how long a registry or the AWS API may stay silent:
+	// long enough for a slow registry, short enough that a hung one does
+	// not hold a build until the build's own timeout.
+	DefaultTimeout = 30 * time.Second
+)
+
 func makeOptions(opts ...Option) (*Options, error) {
 	o := &Options{
 		ScanOnPush:  true,
-		Jobs:        4,
+		Jobs:        DefaultJobs,
 		BlobJobs:    4,
-		HeadJobs:    defaultHeadJobs,
-		MaxWait:     10 * time.Minute,
+		HeadJobs:    DefaultHeadJobs,
+		MaxWait:     DefaultMaxWait,
 		ScanTimeout: 20 * time.Minute,
 		getenv:      os.Getenv,
 		// Bounded exponential backoff with jitter for 5xx answers and dropped
@@ -111,7 +130,7 @@ func makeOptions(opts ...Option) (*Options, error) {
 		backoff:      remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.5, Steps: 5, Cap: 8 * time.Second},
 		waitStep:     15 * time.Second,
 		noWaitLimit:  30 * time.Second,
-		Timeout:      30 * time.Second,
+		Timeout:      DefaultTimeout,
 		scanPoll:     5 * time.Second,
 		scanStart:    time.Minute,
 		tokenMinLife: time.Hour,

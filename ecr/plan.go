@@ -7,11 +7,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// defaultHeadJobs is how many images are checked at once. Checks are HEAD
-// requests (free on Docker Hub) and ECR API reads; over a wide-area link
-// their cost is round trips, not bandwidth, so many run together.
-const defaultHeadJobs = 64
-
 // eachLimit runs f over the plans, n at a time.
 func eachLimit(plans []*imageJob, n int, f func(*imageJob)) {
 	var g errgroup.Group

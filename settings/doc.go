@@ -13,8 +13,13 @@
 // call the same validators, and the rules shared with rewrite and ecr come
 // from internal/registry.
 //
+// Commands declares every command and flag: its kind, default,
+// environment variable and help. The command line builds its commands
+// from it.
+//
 // Layout:
 //
+//	commands.go     Commands, Spec and Kind: the commands and their flags
 //	file.go         File, Value and Pair; Find and Load (lookup), Parse; Error and the sentinel errors
 //	decode.go       the schema and the decoder that keeps each value's line, with unknown-field suggestions
 //	content.go      the content_sources: block

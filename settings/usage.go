@@ -46,13 +46,6 @@ var valueChecks = map[string]func(string) error{
 	"to":                CheckDestination,
 }
 
-// numbers are the flags that take a whole number, with the least each
-// accepts: 0 makes no sense for --jobs (no image would ever be copied).
-var numbers = map[string]int{"jobs": 1, "head-jobs": 1}
-
-// durations are the flags that take a duration, never a negative one.
-var durations = map[string]bool{"max-wait": true, "timeout": true}
-
 // commaLists are list flags whose values may hold several items separated
 // by commas (--platform linux/amd64,linux/arm64).
 var commaLists = map[string]bool{"platform": true, "exclude": true, "only": true, "insecure-registry": true}
@@ -108,13 +101,14 @@ func checkFlag(command, name string, g Given, lookupEnv func(string) (string, bo
 		}
 		return usagef("--%s %q: %s", name, Redact(v), msg)
 	}
-	if least, ok := numbers[name]; ok {
-		if n, err := strconv.Atoi(g.str(name)); err == nil && n < least {
-			return usagef("--%s %d: want a whole number of at least %d", name, n, least)
+	switch kindOf(name) {
+	case Int:
+		// 0 makes no sense for --jobs: no image would ever be copied.
+		if n, err := strconv.Atoi(g.str(name)); err == nil && n < 1 {
+			return usagef("--%s %d: want a whole number of at least 1", name, n)
 		}
 		return nil
-	}
-	if durations[name] {
+	case Duration:
 		if d, err := time.ParseDuration(g.str(name)); err == nil && d < 0 {
 			return usagef("--%s %s: want a duration such as 10m, not a negative one", name, d)
 		}
