@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -74,88 +73,37 @@ func flag(s settings.Spec) cli.Flag {
 	return &cli.StringFlag{Name: s.Name, Aliases: aliases, Usage: s.Usage, EnvVars: env, Value: s.Value}
 }
 
-// given tells the settings package which flags the user set and where each
-// came from: the command line or the environment variable urfave/cli read.
-// The defaults of flags left alone are the settings package's.
+// given tells the settings package which flags the user set, with their
+// values; settings tells the command line from the environment. The
+// defaults of flags left alone are the settings package's.
 func given(c *cli.Context) settings.Given {
-	g := settings.Given{}
-	var sets [][]cli.Flag
+	set := map[string][]string{}
+	var flags []cli.Flag
 	for _, x := range c.Lineage() {
 		if x.Command != nil {
-			sets = append(sets, x.Command.Flags)
+			flags = append(flags, x.Command.Flags...)
 		}
 	}
 	if c.App != nil {
-		sets = append(sets, c.App.Flags)
+		flags = append(flags, c.App.Flags...)
 	}
-	for _, flags := range sets {
-		for _, f := range flags {
-			name := f.Names()[0]
-			if _, done := g[name]; done || !c.IsSet(name) {
-				continue
-			}
-			g[name] = settings.Flag{Values: flagValues(c, f, name), Env: envSource(c, f, name)}
-		}
-	}
-	return g
-}
-
-// flagValues are a flag's values as text.
-func flagValues(c *cli.Context, f cli.Flag, name string) []string {
-	switch f.(type) {
-	case *cli.StringSliceFlag:
-		return c.StringSlice(name)
-	case *cli.BoolFlag:
-		return []string{strconv.FormatBool(c.Bool(name))}
-	case *cli.IntFlag:
-		return []string{strconv.Itoa(c.Int(name))}
-	case *cli.DurationFlag:
-		return []string{c.Duration(name).String()}
-	case *cli.PathFlag:
-		return []string{c.Path(name)}
-	}
-	return []string{c.String(name)}
-}
-
-// envSource is the environment variable a set flag's value came from, or ""
-// for the command line. urfave/cli's IsSet is true for both; the value
-// tells them apart, since a flag on the command line replaces the
-// environment's value.
-func envSource(c *cli.Context, f cli.Flag, name string) string {
-	ef, ok := f.(interface{ GetEnvVars() []string })
-	if !ok {
-		return ""
-	}
-	for _, env := range ef.GetEnvVars() {
-		v, ok := os.LookupEnv(env)
-		if !ok {
+	for _, f := range flags {
+		name := f.Names()[0]
+		if _, done := set[name]; done || !c.IsSet(name) {
 			continue
 		}
-		if fromEnv(c, f, name, v) {
-			return env
+		switch f.(type) {
+		case *cli.StringSliceFlag:
+			set[name] = c.StringSlice(name)
+		case *cli.BoolFlag:
+			set[name] = []string{strconv.FormatBool(c.Bool(name))}
+		case *cli.DurationFlag:
+			set[name] = []string{c.Duration(name).String()}
+		default:
+			set[name] = []string{fmt.Sprint(c.Value(name))}
 		}
-		break // urfave/cli reads only the first variable that is set
 	}
-	return ""
-}
-
-// fromEnv reports whether the flag's value is the one its environment
-// variable gives.
-func fromEnv(c *cli.Context, f cli.Flag, name, env string) bool {
-	switch f.(type) {
-	case *cli.StringSliceFlag:
-		var want []string
-		for _, s := range strings.Split(env, ",") {
-			want = append(want, strings.TrimSpace(s))
-		}
-		return slices.Equal(c.StringSlice(name), want)
-	case *cli.BoolFlag:
-		b, err := strconv.ParseBool(env)
-		return (env == "" && !c.Bool(name)) || (err == nil && b == c.Bool(name))
-	case *cli.StringFlag, *cli.PathFlag:
-		return c.String(name) == env
-	}
-	return true
+	return settings.Set(set, os.LookupEnv)
 }
 
 // settingsKey keys the settings of one command run in its context.

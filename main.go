@@ -43,6 +43,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"ecrbase/settings"
 )
 
 // Exit statuses, documented in the README.
@@ -89,7 +91,7 @@ ARG AWS_ACCOUNT_ID and ARG AWS_REGION.
 
 Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "read settings from `FILE` instead of the nearest .ecrbase.yaml", EnvVars: []string{"ECRBASE_CONFIG"}},
+			flag(settings.Global()[0]),
 			&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version, VCS revision and whether the tree was modified"},
 			&cli.BoolFlag{Name: "json", Usage: "with --version, print it as JSON"},
 		},

@@ -83,16 +83,68 @@ func CommandSpec(name string) (cmd Command, ok bool) {
 	return cmds[i], true
 }
 
-// kindOf is the kind of the flag name in any command; Text for none.
-func kindOf(name string) Kind {
-	for _, cmd := range Commands() {
+// Global are the flags given before the command.
+func Global() []Spec {
+	return []Spec{{Name: "config", Usage: "read settings from `FILE` instead of the nearest .ecrbase.yaml"}}
+}
+
+// specOf is the declaration of flag name in any command, or of a global
+// flag; a Text flag with no environment variable for none.
+func specOf(name string) Spec {
+	for _, cmd := range append(Commands(), Command{Flags: Global()}) {
 		for _, f := range cmd.Flags {
 			if f.Name == name {
-				return f.Kind
+				return f
 			}
 		}
 	}
-	return Text
+	return Spec{Name: name, Env: "-"}
+}
+
+func kindOf(name string) Kind { return specOf(name).Kind }
+
+// Set are the flags set, each by name with its values as text: one for a
+// single-valued flag (a boolean is "true" or "false"), one per occurrence
+// of a list flag. The environment tells which came from a variable.
+func Set(values map[string][]string, lookupEnv func(string) (string, bool)) Given {
+	g := make(Given, len(values))
+	for name, v := range values {
+		g[name] = Flag{Values: v, Env: specOf(name).fromEnv(v, lookupEnv)}
+	}
+	return g
+}
+
+// fromEnv is the environment variable that gave a flag set to values, or
+// "" when the command line did. Only the first variable that is set counts,
+// and a flag on the command line replaces its value.
+func (s Spec) fromEnv(values []string, lookupEnv func(string) (string, bool)) string {
+	for _, env := range s.EnvVars() {
+		v, ok := lookupEnv(env)
+		if !ok {
+			continue
+		}
+		var same bool
+		switch s.Kind {
+		case List:
+			items := strings.Split(v, ",")
+			for i := range items {
+				items[i] = strings.TrimSpace(items[i])
+			}
+			same = slices.Equal(values, items)
+		case Bool:
+			b, err := strconv.ParseBool(v)
+			same = (v == "" && values[0] == "false") || (err == nil && strconv.FormatBool(b) == values[0])
+		case Text, Path:
+			same = len(values) == 1 && values[0] == v
+		default:
+			same = true
+		}
+		if same {
+			return env
+		}
+		return ""
+	}
+	return ""
 }
 
 // naming are the flags that decide what a rewritten Dockerfile says;

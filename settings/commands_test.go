@@ -76,3 +76,48 @@ func TestKinds(t *testing.T) {
 		t.Errorf("--head-jobs 0: %v, want at least 1", err)
 	}
 }
+
+// TestSet: a flag's values came from its environment variable when they
+// are that variable's, read as the flag's kind; otherwise from the command
+// line, which replaces the variable.
+func TestSet(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"ECRBASE_PLATFORM":     "linux/amd64, linux/arm64",
+		"ECRBASE_STRICT":       "1",
+		"ECRBASE_WAIT":         "",
+		"AWS_ACCOUNT_ID":       "123456789012",
+		"ECRBASE_ONBUILD":      "keep",
+		"ECRBASE_REPLICATE_TO": "eu-west-1",
+		"ECRBASE_CONFIG":       "ci.yaml",
+		"ECRBASE_EXCLUDE":      "a,b",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	got := Set(map[string][]string{
+		"platform": {"linux/amd64", "linux/arm64"},
+		"strict":   {"true"},
+		"wait":     {"false"},
+		"account":  {"123456789012"},
+		"onbuild":  {"literal"},
+		"to":       {"eu-west-1"},
+		"config":   {"ci.yaml"},
+		"exclude":  {"c"},
+		"region":   {"us-east-1"},
+	}, lookup)
+	want := map[string]string{
+		"platform": "ECRBASE_PLATFORM",
+		"strict":   "ECRBASE_STRICT",
+		"wait":     "ECRBASE_WAIT",
+		"account":  "AWS_ACCOUNT_ID",
+		"onbuild":  "",
+		"to":       "ECRBASE_REPLICATE_TO",
+		"config":   "ECRBASE_CONFIG",
+		"exclude":  "",
+		"region":   "",
+	}
+	for name, env := range want {
+		if got[name].Env != env {
+			t.Errorf("Set: --%s came from %q, want %q", name, got[name].Env, env)
+		}
+	}
+}

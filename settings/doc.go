@@ -2,9 +2,9 @@
 // .ecrbase.yaml, the rules every setting is held to, and the precedence
 // flag > environment variable > file > built-in default.
 //
-// The command line hands it what the user set (Given: each flag set, its
-// values, and the environment variable it came from, if any) and nothing
-// else; the package never sees urfave/cli. Resolve and Read return
+// The command line hands it what the user set (Set: each flag set and its
+// values, from which it makes Given, with the environment variable each
+// came from, if any) and nothing else; the package never sees urfave/cli. Resolve and Read return
 // Settings, whose methods give the options of the two libraries (Rewrite,
 // Ignore, ECR) and the rows of `ecrbase config` (Rows), every value with
 // its source. A value means the same in the file, a flag and an
@@ -19,7 +19,7 @@
 //
 // Layout:
 //
-//	commands.go     Commands, Spec and Kind: the commands and their flags
+//	commands.go     Commands, Global, Spec and Kind: the commands and their flags; Set, which tells the command line from the environment
 //	file.go         File, Value and Pair; Find and Load (lookup), Parse; Error and the sentinel errors
 //	decode.go       the schema and the decoder that keeps each value's line, with unknown-field suggestions
 //	content.go      the content_sources: block
