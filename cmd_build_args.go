@@ -19,14 +19,14 @@ func buildArgsAction(c *cli.Context) error {
 	}
 	target, err := ecr.ResolveTarget(c.Context, ecr.WithAccount(c.String("account")), ecr.WithRegion(opts.Region))
 	if err != nil {
-		return awsExit(err, "resolving the ECR account and region: ")
+		return fmt.Errorf("resolving the ECR account and region: %w", err)
 	}
 	ig, err := ignores(c)
 	if err != nil {
 		return err
 	}
 	found := &project.BuildArgs{Host: target.Registry}
-	if err := filesExit(found.Gather(c.Context, c.Args().Slice(), ig, project.Config{Options: opts, Stdin: c.App.Reader}, report(c))); err != nil {
+	if err := found.Gather(c.Context, c.Args().Slice(), ig, project.Config{Options: opts, Stdin: c.App.Reader}, report(c)); err != nil {
 		return err
 	}
 	// The build arguments images were resolved with (--build-arg and the

@@ -15,11 +15,11 @@ import (
 func configAction(c *cli.Context) error {
 	s, err := current(c)
 	if err != nil {
-		return settingsExit(err)
+		return err
 	}
 	rows, err := s.Rows()
 	if err != nil {
-		return settingsExit(err)
+		return err
 	}
 	// What mirror would refuse, config refuses too.
 	if _, err := mirrorOptions(c); err != nil {

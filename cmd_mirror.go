@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -41,10 +40,10 @@ func mirrorAction(c *cli.Context) error {
 		}
 	}
 	if mirrorErr != nil {
-		return awsExit(mirrorErr, "")
+		return mirrorErr
 	}
 	if report.DryRun && report.Failed > 0 {
-		return cli.Exit(fmt.Sprintf("the plan has %d image(s) that would fail", report.Failed), exitError)
+		return fmt.Errorf("the plan has %d image(s) that would fail", report.Failed)
 	}
 	if !found.Keep || len(found.Good) == 0 {
 		return failedFiles
@@ -52,20 +51,23 @@ func mirrorAction(c *cli.Context) error {
 	// A Dockerfile that could not be read or parsed was reported and
 	// stops no other: the others are rewritten, and the status is still 1.
 	plan := project.MirrorPlan(report, opts.Region, c.Bool("pin"))
-	if err := filesExit(project.Rewrite(c.Context, found.Good, project.Config{Options: opts}, reporter(c, nil, func(f *project.File) error {
+	write := reporter(c, nil, func(f *project.File) error {
 		if f.Name == project.Stdin {
 			_, err := c.App.Writer.Write(f.Result.Output)
 			return err
 		}
 		return writeBack(c, f)
-	}), plan...)); err != nil {
+	})
+	if err := project.Rewrite(c.Context, found.Good, project.Config{Options: opts}, write, plan...); err != nil {
 		return err
 	}
 	return failedFiles
 }
 
 // gatherImages adds to found the images of the paths, --image and
-// --images-from (project.Images.Gather).
+// --images-from (project.Images.Gather): failedFiles is a
+// *project.FailedError when Dockerfiles failed, reported and stopping no
+// other, and err what stops the command.
 func gatherImages(c *cli.Context, opts rewrite.Options, found *project.Images) (failedFiles, err error) {
 	src := project.Sources{
 		Paths:   c.Args().Slice(),
@@ -74,17 +76,7 @@ func gatherImages(c *cli.Context, opts rewrite.Options, found *project.Images) (
 		Catalog: c.Path("images-from"),
 	}
 	cfg := project.Config{Options: opts, Stdin: c.App.Reader}
-	failedFiles, err = found.Gather(c.Context, src, cfg, report(c))
-	var input *project.InputError
-	switch {
-	case errors.As(err, &input):
-		return nil, usageError("%s", err)
-	case errors.Is(err, project.ErrNoFiles):
-		return nil, cli.Exit(err.Error(), exitError)
-	case err != nil:
-		return nil, err
-	}
-	return filesExit(failedFiles), nil
+	return found.Gather(c.Context, src, cfg, report(c))
 }
 
 // mirrorOptions are the ecr options of the command's settings, checked
@@ -92,11 +84,11 @@ func gatherImages(c *cli.Context, opts rewrite.Options, found *project.Images) (
 func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
 	s, err := current(c)
 	if err != nil {
-		return nil, settingsExit(err)
+		return nil, err
 	}
 	o, err := s.ECR()
 	if err != nil {
-		return nil, settingsExit(err)
+		return nil, err
 	}
 	return append(o, ecr.WithProgress(c.App.ErrWriter)), nil
 }
@@ -153,18 +145,4 @@ func short(d string) string {
 		return d[:len(d)-len(hex)] + hex[:12]
 	}
 	return dash(d)
-}
-
-// awsExit turns an error of the ecr library into the command's exit. The
-// two problems every first run meets, no region and no credentials, get
-// one line saying what to do instead of the SDK's chain of messages.
-func awsExit(err error, prefix string) error {
-	switch {
-	case errors.Is(err, ecr.ErrNoRegion):
-		return cli.Exit("no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml", exitError)
-	case errors.Is(err, ecr.ErrNoCredentials):
-		return cli.Exit("no AWS credentials: set AWS_PROFILE (after aws sso login if it uses SSO) or "+
-			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role is available (CodeBuild, EC2, ECS)", exitError)
-	}
-	return cli.Exit(prefix+oneLine(err), exitError)
 }

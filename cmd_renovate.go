@@ -26,7 +26,7 @@ func renovateAction(c *cli.Context) error {
 	}
 	s, err := current(c)
 	if err != nil {
-		return settingsExit(err)
+		return err
 	}
 	// The platforms mirror copies: --platform, else the file's.
 	platforms, _ := s.Platforms()

@@ -15,11 +15,11 @@ import (
 func replicationAction(c *cli.Context) error {
 	s, err := current(c)
 	if err != nil {
-		return settingsExit(err)
+		return err
 	}
 	dests, err := s.Destinations()
 	if err != nil {
-		return settingsExit(err)
+		return err
 	}
 	backfill := c.Bool("backfill")
 	if !backfill && (c.Args().Present() || len(c.StringSlice("image")) > 0 || c.Path("images-from") != "") {
@@ -53,11 +53,8 @@ func replicationAction(c *cli.Context) error {
 		}
 	}, mopts...)
 	var bf *project.BackfillError
-	switch {
-	case errors.Is(err, ecr.ErrNoRegion):
-		return cli.Exit("no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml", exitError)
-	case err != nil && !errors.As(err, &bf):
-		return cli.Exit(oneLine(err), exitError)
+	if err != nil && !errors.As(err, &bf) {
+		return err
 	}
 	if json {
 		if err := writeJSON(c.App.Writer, out); err != nil {

@@ -58,11 +58,7 @@ func dockerfiles(c *cli.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := project.Discover(c.Args().Slice(), ig)
-	if err != nil {
-		return nil, cli.Exit(err.Error(), exitError)
-	}
-	return files, nil
+	return project.Discover(c.Args().Slice(), ig)
 }
 
 // ignores are the patterns of --ignore (relative to the working
@@ -70,10 +66,9 @@ func dockerfiles(c *cli.Context) ([]string, error) {
 func ignores(c *cli.Context) (*rewrite.Ignore, error) {
 	s, err := current(c)
 	if err != nil {
-		return nil, settingsExit(err)
+		return nil, err
 	}
-	ig, err := s.Ignore()
-	return ig, settingsExit(err)
+	return s.Ignore()
 }
 
 // eachFile runs project.Each over files with cfg and prints, in file
@@ -88,7 +83,7 @@ func eachFile(c *cli.Context, files []string, cfg project.Config, fn func(*proje
 // go to stdout before what fn prints.
 func eachFileChecked(c *cli.Context, files []string, cfg project.Config, chk *project.Check, fn func(*project.File) error) error {
 	cfg.Stdin = c.App.Reader
-	return filesExit(project.Each(c.Context, files, cfg, reporter(c, chk, fn)))
+	return project.Each(c.Context, files, cfg, reporter(c, chk, fn))
 }
 
 // reporter prints what a file warns of (and with chk what the check lists),
@@ -130,20 +125,11 @@ func printWarnings(c *cli.Context, f *project.File) {
 	}
 }
 
-// filesExit gives files that failed exit status 1.
-func filesExit(err error) error {
-	if _, ok := err.(*project.FailedError); ok {
-		return cli.Exit(err.Error(), exitError)
-	}
-	return err
-}
-
 // options are the rewrite options of the command's settings.
 func options(c *cli.Context) (rewrite.Options, error) {
 	s, err := current(c)
 	if err != nil {
-		return rewrite.Options{}, settingsExit(err)
+		return rewrite.Options{}, err
 	}
-	opts, err := s.Rewrite()
-	return opts, settingsExit(err)
+	return s.Rewrite()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -138,16 +137,4 @@ func current(c *cli.Context) (*settings.Settings, error) {
 		r.s, r.err = settings.Read(given(c), wd, os.LookupEnv)
 	})
 	return r.s, r.err
-}
-
-// settingsExit gives an error of the settings package its exit status:
-// usage (2) for what the command line or the environment got wrong, else 1.
-func settingsExit(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, settings.ErrUsage):
-		return usageError("%s", err)
-	}
-	return cli.Exit(oneLine(err), exitError)
 }

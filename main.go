@@ -44,6 +44,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"ecrbase/ecr"
+	"ecrbase/project"
 	"ecrbase/settings"
 )
 
@@ -63,20 +65,43 @@ func main() {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp()
 	app.Reader, app.Writer, app.ErrWriter = stdin, stdout, stderr
-	err := app.Run(args)
-	if err == nil {
-		return exitOK
+	status, msg := exit(app.Run(args))
+	if msg != "" {
+		fmt.Fprintln(stderr, "ecrbase: "+msg)
 	}
-	var ec cli.ExitCoder
-	if errors.As(err, &ec) {
-		if msg := ec.Error(); msg != "" {
-			fmt.Fprintln(stderr, "ecrbase: "+msg)
-		}
-		return ec.ExitCode()
+	return status
+}
+
+// exit is the exit status of a run that ended with err, and the line that
+// says why. The errors of the libraries carry their kind: what the user
+// got wrong on the command line exits 2, rewrite --check's findings 3, and
+// the two problems every first run meets, no region and no credentials,
+// get one line saying what to do instead of the SDK's chain of messages.
+func exit(err error) (int, string) {
+	var (
+		ec     cli.ExitCoder
+		input  *project.InputError
+		check  *project.CheckError
+		failed *project.FailedError
+	)
+	switch {
+	case err == nil:
+		return exitOK, ""
+	case errors.As(err, &ec):
+		return ec.ExitCode(), ec.Error()
+	case errors.Is(err, settings.ErrUsage), errors.As(err, &input):
+		return exitUsage, err.Error()
+	case errors.As(err, &check):
+		return exitChanges, err.Error()
+	case errors.As(err, &failed), errors.Is(err, project.ErrNoFiles):
+		return exitError, err.Error()
+	case errors.Is(err, ecr.ErrNoRegion):
+		return exitError, "no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml"
+	case errors.Is(err, ecr.ErrNoCredentials):
+		return exitError, "no AWS credentials: set AWS_PROFILE (after aws sso login if it uses SSO) or " +
+			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role is available (CodeBuild, EC2, ECS)"
 	}
-	// Flag errors never get here: OnUsageError makes them usage exits.
-	fmt.Fprintln(stderr, "ecrbase: "+err.Error())
-	return exitError
+	return exitError, oneLine(err)
 }
 
 func newApp() *cli.App {

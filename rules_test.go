@@ -158,8 +158,9 @@ func TestRegionFromDefaultRegion(t *testing.T) {
 	}
 }
 
-// TestNoCredentials: without AWS credentials, mirror and build-args say so
-// in one line that says what to do, not the SDK's chain of providers.
+// TestNoCredentials: without AWS credentials, mirror, build-args and
+// replication say so in one line that says what to do, not the SDK's chain
+// of providers.
 func TestNoCredentials(t *testing.T) {
 	isolate(t)
 	dir := newRepo(t, map[string]string{"Dockerfile": plain})
@@ -172,6 +173,7 @@ func TestNoCredentials(t *testing.T) {
 	for _, args := range [][]string{
 		{"mirror", "--region", "us-east-1", "--account", "123456789012", "--registry-mirror", "docker.io=http://127.0.0.1:1", "."},
 		{"build-args", "--region", "us-east-1"},
+		{"replication", "--region", "us-east-1", "--to", "eu-west-1"},
 	} {
 		code, out, errOut := ecrbase(t, "", args...)
 		want := "ecrbase: no AWS credentials: set AWS_PROFILE"

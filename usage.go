@@ -19,7 +19,7 @@ func checkUsage(c *cli.Context) error {
 	for i, f := range c.Command.Flags {
 		names[i] = f.Names()[0]
 	}
-	return settingsExit(settings.Check(c.Command.Name, names, given(c), os.LookupEnv))
+	return settings.Check(c.Command.Name, names, given(c), os.LookupEnv)
 }
 
 // withUsageChecks makes checkUsage run before every command's own Before,
