@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -32,27 +30,5 @@ func buildArgsAction(c *cli.Context) error {
 	// The build arguments images were resolved with (--build-arg and the
 	// file's build_args) go to docker build too, so it pulls what was
 	// mirrored; one that names an image names its ECR copy instead.
-	return printBuildArgs(c.App.Writer, format, found.List(opts, target.Account, target.Region))
-}
-
-func printBuildArgs(w io.Writer, format string, args [][2]string) error {
-	switch format {
-	case "json":
-		m := map[string]string{}
-		for _, kv := range args {
-			m[kv[0]] = kv[1]
-		}
-		return writeJSON(w, m)
-	case "env":
-		for _, kv := range args {
-			fmt.Fprintf(w, "%s=%s\n", kv[0], kv[1])
-		}
-	default:
-		parts := make([]string, len(args))
-		for i, kv := range args {
-			parts[i] = "--build-arg " + kv[0] + "=" + kv[1]
-		}
-		fmt.Fprintln(w, strings.Join(parts, " "))
-	}
-	return nil
+	return project.WriteBuildArgs(c.App.Writer, format, found.List(opts, target.Account, target.Region))
 }

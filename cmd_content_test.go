@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"ecrbase/ecr"
 )
 
 // TestContentSourceSettings: --content-source (in order) beats
@@ -131,40 +129,6 @@ func TestContentSourceErrors(t *testing.T) {
 				t.Errorf("mirror %q printed the credential: %q", tc.args, errOut)
 			}
 		})
-	}
-}
-
-// TestPrintReportFrom: the table says where each image's bytes came from
-// (or would come from, in a plan), and the summary counts pulls per
-// registry.
-func TestPrintReportFrom(t *testing.T) {
-	rep := &ecr.Report{DryRun: false, Pulls: map[string]int{"index.docker.io": 1}, PullsUsed: 1, Images: []ecr.Result{
-		{Source: "docker.io/library/python:3.12", Status: ecr.Missing, Action: ecr.Copy, Target: "t/python:3.12",
-			Content: []ecr.Origin{{Registry: "public.ecr.aws/docker", Manifests: 3}}},
-		{Source: "docker.io/grafana/grafana:11", Status: ecr.Missing, Action: ecr.Copy, Target: "t/grafana:11", PullsUsed: 1,
-			Content: []ecr.Origin{{Registry: "mirror.gcr.io", Manifests: 2}, {Registry: "index.docker.io", Manifests: 1, Pulls: 1}}},
-		{Source: "docker.io/library/alpine:3", Status: ecr.UpToDate, Action: ecr.None, Target: "t/alpine:3"},
-	}}
-	var b strings.Builder
-	printReport(&b, rep)
-	out := b.String()
-	for _, want := range []string{
-		"FROM",
-		"public.ecr.aws/docker ",
-		"mirror.gcr.io,index.docker.io ",
-		"3 image(s), 0 failed, 1 counted pull(s) used (index.docker.io 1)",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("printReport output lacks %q:\n%s", want, out)
-		}
-	}
-	plan := &ecr.Report{DryRun: true, Pulls: map[string]int{"index.docker.io": 0}, Images: []ecr.Result{
-		{Source: "docker.io/library/python:3.12", Status: ecr.Missing, Action: ecr.Copy, Target: "t/python:3.12", ContentSource: "public.ecr.aws/docker"},
-	}}
-	b.Reset()
-	printReport(&b, plan)
-	if out := b.String(); !strings.Contains(out, "public.ecr.aws/docker") || !strings.Contains(out, "0 counted pull(s) needed (index.docker.io 0)") {
-		t.Errorf("plan output:\n%s", out)
 	}
 }
 

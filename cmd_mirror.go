@@ -2,11 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"maps"
-	"slices"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -99,50 +94,5 @@ func writeReport(c *cli.Context, rep *ecr.Report) error {
 	if c.Bool("json") {
 		return writeJSON(c.App.Writer, rep)
 	}
-	printReport(c.App.Writer, rep)
-	return nil
-}
-
-func printReport(w io.Writer, rep *ecr.Report) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tSTATUS\tACTION\tSOURCE DIGEST\tECR DIGEST\tPULLS\tFROM\tTARGET")
-	for _, r := range rep.Images {
-		pulls := fmt.Sprint(r.PullsNeeded)
-		if r.PullsEstimate {
-			pulls += "~"
-		}
-		if !rep.DryRun {
-			pulls = fmt.Sprint(r.PullsUsed)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, r.Status, r.Action,
-			short(r.SourceDigest), short(r.TargetDigest), pulls, dash(r.From()), r.Target)
-	}
-	tw.Flush()
-	pulls := fmt.Sprintf("%d counted pull(s) used", rep.PullsUsed)
-	if rep.DryRun {
-		pulls = fmt.Sprintf("%d counted pull(s) needed", rep.PullsNeeded)
-		if rep.PullsEstimate {
-			pulls = fmt.Sprintf("at least %d counted pull(s) needed (estimate: %s)", rep.PullsNeeded, strings.Join(rep.EstimateReasons(), "; "))
-		}
-	}
-	fmt.Fprintf(w, "%d image(s), %d failed, %s", len(rep.Images), rep.Failed, pulls)
-	if len(rep.Pulls) > 0 {
-		var per []string
-		for _, reg := range slices.Sorted(maps.Keys(rep.Pulls)) {
-			per = append(per, fmt.Sprintf("%s %d", reg, rep.Pulls[reg]))
-		}
-		fmt.Fprintf(w, " (%s)", strings.Join(per, ", "))
-	}
-	for _, q := range rep.Quotas {
-		fmt.Fprintf(w, "; %s: %s", q.Registry, q.String())
-	}
-	fmt.Fprintln(w)
-}
-
-// short abbreviates a digest for the table; the JSON report has it whole.
-func short(d string) string {
-	if _, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return d[:len(d)-len(hex)] + hex[:12]
-	}
-	return dash(d)
+	return rep.WriteTable(c.App.Writer)
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -18,7 +16,7 @@ func renovateAction(c *cli.Context) error {
 		return err
 	}
 	var found renovate.Found
-	failed := eachFile(c, files, project.Config{Options: opts, Rewrite: true}, func(f *project.File) error {
+	failed := eachFile(c, files, project.Config{Options: opts, Rewrite: true}, nil, func(f *project.File) error {
 		return found.Add(f.Name, f.Result.Output, f.Refs)
 	})
 	if failed != nil {
@@ -36,16 +34,7 @@ func renovateAction(c *cli.Context) error {
 	}
 	switch {
 	case format == "table":
-		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ALIAS\tREGISTRY")
-		for _, a := range cfg.Aliases {
-			fmt.Fprintf(tw, "%s\t%s\n", a.Key, a.Value)
-		}
-		tw.Flush()
-		for _, r := range cfg.PackageRules {
-			fmt.Fprintf(c.App.Writer, "package rule: %s (%s)\n", r.Description, strings.Join(r.MatchPackageNames, ", "))
-		}
-		return nil
+		return cfg.WriteTable(c.App.Writer)
 	case merge != "":
 		m, err := renovate.MergeFile(merge, cfg)
 		if err != nil {

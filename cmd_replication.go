@@ -3,12 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"ecrbase/ecr"
 	"ecrbase/project"
 )
 
@@ -45,11 +42,11 @@ func replicationAction(c *cli.Context) error {
 		switch {
 		case json:
 		case len(r.Backfill) == 0:
-			printReplication(c.App.Writer, r.Replication)
+			fmt.Fprintln(c.App.Writer, r.Replication)
 		default:
 			b := r.Backfill[len(r.Backfill)-1]
 			fmt.Fprintf(c.App.Writer, "backfill into %s:\n", b.Destination)
-			printReport(c.App.Writer, b.Report)
+			b.Report.WriteTable(c.App.Writer)
 		}
 	}, mopts...)
 	var bf *project.BackfillError
@@ -65,20 +62,4 @@ func replicationAction(c *cli.Context) error {
 		return cli.Exit(bf.Error(), exitError)
 	}
 	return failedFiles
-}
-
-func printReplication(w io.Writer, res *ecr.ReplicationResult) {
-	dests := make([]string, len(res.Destinations))
-	for i, d := range res.Destinations {
-		dests[i] = d.String()
-	}
-	state := "already set, nothing written"
-	switch {
-	case res.Changed && res.DryRun:
-		state = "would be set (dry run)"
-	case res.Changed:
-		state = fmt.Sprintf("set (%d rule(s) in the registry)", len(res.After))
-	}
-	fmt.Fprintf(w, "replication of %s from %s in %s to %s: %s\n",
-		strings.Join(res.Filters, ", "), res.Registry, res.Region, strings.Join(dests, ", "), state)
 }

@@ -33,7 +33,7 @@ func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
 		chk = &project.Check{Strict: opts.Strict, PreCommit: os.Getenv("PRE_COMMIT") == "1"}
 		opts.Strict = false
 	}
-	err := eachFileChecked(c, files, project.Config{Options: opts, Rewrite: true}, chk, func(f *project.File) error {
+	err := eachFile(c, files, project.Config{Options: opts, Rewrite: true}, chk, func(f *project.File) error {
 		switch {
 		case check || diff:
 			if diff {

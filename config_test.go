@@ -26,6 +26,7 @@ import (
 	"ecrbase/ecr"
 	"ecrbase/internal/testenv"
 	"ecrbase/rewrite"
+	"ecrbase/settings"
 )
 
 // isolate gives a CLI test a clean slate: none of the environment
@@ -87,6 +88,17 @@ func probe(t *testing.T, args ...string) (rewrite.Options, ecr.Options, error) {
 	err := app.Run(append([]string{"ecrbase"}, args...))
 	return ro, mo, err
 }
+
+// setting is a row of `ecrbase config --json`: one effective value and
+// where it came from, the source's fields beside the value.
+type setting struct {
+	Name  string `json:"name"`
+	Key   string `json:"key,omitempty"`
+	Value any    `json:"value"`
+	source
+}
+
+type source = settings.Source
 
 type configJSON struct {
 	File     *string   `json:"file"`

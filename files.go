@@ -72,16 +72,10 @@ func ignores(c *cli.Context) (*rewrite.Ignore, error) {
 }
 
 // eachFile runs project.Each over files with cfg and prints, in file
-// order, each file's warnings, then what fn prints for it, then its error
-// on one line. A file that fails stops no other; the error returned (exit
-// status 1) says how many failed.
-func eachFile(c *cli.Context, files []string, cfg project.Config, fn func(*project.File) error) error {
-	return eachFileChecked(c, files, cfg, nil, fn)
-}
-
-// eachFileChecked is eachFile for rewrite --check: chk's lines of each file
-// go to stdout before what fn prints.
-func eachFileChecked(c *cli.Context, files []string, cfg project.Config, chk *project.Check, fn func(*project.File) error) error {
+// order, each file's warnings, then with chk what rewrite --check lists
+// for it, then what fn prints for it, then its error on one line. A file
+// that fails stops no other; the error returned says how many failed.
+func eachFile(c *cli.Context, files []string, cfg project.Config, chk *project.Check, fn func(*project.File) error) error {
 	cfg.Stdin = c.App.Reader
 	return project.Each(c.Context, files, cfg, reporter(c, chk, fn))
 }

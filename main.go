@@ -6,18 +6,20 @@
 // calls one library function and prints:
 //
 //	main.go            the app, its exit statuses, unknown commands
-//	cmd_<command>.go   one command each: its action and printing (images,
-//	                   rewrite, mirror, build_args, replication, config,
-//	                   renovate)
+//	cmd_<command>.go   one command each: its action (images, rewrite, mirror,
+//	                   build_args, replication, config, renovate); the text
+//	                   a command prints is written by the library that owns
+//	                   the type (ecr.Report.WriteTable, rewrite.WriteTable,
+//	                   settings.Settings.WriteTable, ...)
 //	flags.go           the urfave/cli adapter: the commands and flags that
-//	                   settings.Commands declares, the flags set and from
-//	                   where (settings.Given), the settings of one run, exit
-//	                   2 for settings.ErrUsage
+//	                   settings.Commands declares, the flags set
+//	                   (settings.Set), the settings of one run
 //	usage.go           every command's Before: settings.Check
 //	files.go           the naming flags and the inputs of the commands that
 //	                   read Dockerfiles; each file's warnings and errors
-//	output.go          JSON, one-line errors, table cells
-//	version.go         --version
+//	output.go          JSON, one-line errors
+//	version.go         --version: the link-time values, read and printed by
+//	                   internal/buildinfo
 //
 // The work is done in:
 //

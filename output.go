@@ -8,7 +8,8 @@ import (
 )
 
 // The output helpers every command shares: results go to stdout as text
-// or indented JSON, messages to stderr on one line.
+// (each library writes its own tables) or indented JSON, messages to
+// stderr on one line.
 
 // writeJSON writes v as indented JSON.
 func writeJSON(w io.Writer, v any) error {
@@ -19,11 +20,3 @@ func writeJSON(w io.Writer, v any) error {
 
 // oneLine is an error as one line of stderr.
 func oneLine(err error) string { return project.OneLine(err) }
-
-// dash stands for an empty cell of a table.
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"ecrbase/internal/buildinfo"
 )
 
 func TestVersionFlag(t *testing.T) {
@@ -15,7 +17,7 @@ func TestVersionFlag(t *testing.T) {
 		t.Errorf("--version = %d, %q", code, out)
 	}
 	code, out, _ = ecrbase(t, "", "--version", "--json")
-	var v buildVersion
+	var v buildinfo.Info
 	if err := json.Unmarshal([]byte(out), &v); code != exitOK || err != nil || v.Version == "" || v.Go == "" {
 		t.Errorf("--version --json = %d, %q (%v)", code, out, err)
 	}
@@ -47,7 +49,7 @@ func TestVersionFromCheckout(t *testing.T) {
 	// GOFLAGS=-buildvcs=false (set on some machines, in the environment or
 	// go env -w) would hide the VCS information; this is Go's default.
 	env := append(os.Environ(), "GOFLAGS=-buildvcs=auto", "GOBIN="+filepath.Join(tmp, "gobin"))
-	build := func(args ...string) buildVersion {
+	build := func(args ...string) buildinfo.Info {
 		t.Helper()
 		cmd := exec.Command("go", args...)
 		cmd.Dir, cmd.Env = clone, env
@@ -62,7 +64,7 @@ func TestVersionFromCheckout(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s --version --json: %v", bin, err)
 		}
-		var v buildVersion
+		var v buildinfo.Info
 		if err := json.Unmarshal(out, &v); err != nil {
 			t.Fatalf("--version --json: %v\n%s", err, out)
 		}

@@ -35,6 +35,7 @@
 //	repo.go         creating repositories with their settings
 //	scan.go         the scan gate (WithScanWait, WithFailOn)
 //	report.go       Report, Result, Status, Action and events
+//	text.go         the report's table and a replication result's line, as the command line prints them
 //	errors.go       sentinel errors and MirrorError
 //	plan.go         eachLimit, and checking ECR while the source is read
 //	batch.go        BatchGetImage: up to 100 tags checked per call, HEADs as fallback

@@ -2,9 +2,12 @@ package project
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
+	"strings"
 
 	"ecrbase/rewrite"
 )
@@ -75,4 +78,34 @@ func (b *BuildArgs) List(opts rewrite.Options, account, region string) [][2]stri
 		args = append(args, [2]string{"BUILDKIT_SYNTAX", b.Host + b.Syntax})
 	}
 	return args
+}
+
+// WriteBuildArgs writes args (List) as `ecrbase build-args` prints them, in
+// format: "docker", one line of --build-arg NAME=VALUE flags; "env", a
+// NAME=VALUE line each; "json", one object indented by two spaces. Any
+// other format is docker's.
+func WriteBuildArgs(w io.Writer, format string, args [][2]string) error {
+	switch format {
+	case "json":
+		m := map[string]string{}
+		for _, kv := range args {
+			m[kv[0]] = kv[1]
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(m)
+	case "env":
+		var b strings.Builder
+		for _, kv := range args {
+			b.WriteString(kv[0] + "=" + kv[1] + "\n")
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	parts := make([]string, len(args))
+	for i, kv := range args {
+		parts[i] = "--build-arg " + kv[0] + "=" + kv[1]
+	}
+	_, err := io.WriteString(w, strings.Join(parts, " ")+"\n")
+	return err
 }

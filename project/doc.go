@@ -20,7 +20,7 @@
 //	gather.go      Sources, Images.Gather (paths, --image, --images-from), MirrorPlan (region and pins)
 //	check.go       Check: what rewrite --check lists, counts and concludes
 //	catalog.go     ReadCatalog: an --images-from list, every bad line located
-//	buildargs.go   BuildArgs: what docker build must be given for the files, and its Gather
+//	buildargs.go   BuildArgs: what docker build must be given for the files, its Gather, WriteBuildArgs
 //	rewrite.go     Rewrite: the edit plan over analyses kept from discovery
 //	replication.go ReplicationPrefixes: the repository prefixes ECR replicates; Replicate and backfill
 package project

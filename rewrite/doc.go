@@ -37,5 +37,6 @@
 //	excerpt.go  what an error may quote of a file: a short excerpt
 //	registries.go Registries: the hosts with a pull-through-cache prefix
 //	diff.go     Diff, a unified diff for --diff
+//	text.go     WriteTable: the table of references `ecrbase images` prints
 //	errors.go   Error (file:line) and the sentinel errors
 package rewrite

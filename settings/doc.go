@@ -31,5 +31,6 @@
 //	settings.go     Settings: the resolver, the region rule, rewrite options and ignore patterns, replication destinations
 //	ecr.go          ecr options: mirrors, content sources, repositories' settings, lifecycle policy
 //	rows.go         Row and Rows, what `ecrbase config` prints
+//	text.go         WriteTable and WriteJSON: the rows as `ecrbase config` prints them
 //	example_test.go Resolve from a file and the flags given, with sources
 package settings
