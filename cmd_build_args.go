@@ -7,11 +7,12 @@ import (
 
 	"ecrbase/ecr"
 	"ecrbase/project"
+	"ecrbase/settings"
 )
 
-func buildArgsAction(c *cli.Context) error {
+func buildArgsAction(c *cli.Context, s *settings.Settings) error {
 	format := c.String("format")
-	opts, err := options(c)
+	opts, err := s.Rewrite()
 	if err != nil {
 		return err
 	}
@@ -19,7 +20,7 @@ func buildArgsAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("resolving the ECR account and region: %w", err)
 	}
-	ig, err := ignores(c)
+	ig, err := s.Ignore()
 	if err != nil {
 		return err
 	}

@@ -1,15 +1,15 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"github.com/urfave/cli/v2"
+
+	"ecrbase/settings"
+)
 
 // configAction prints the effective settings and their sources.
-func configAction(c *cli.Context) error {
-	s, err := current(c)
-	if err != nil {
-		return err
-	}
+func configAction(c *cli.Context, s *settings.Settings) error {
 	// What mirror would refuse, config refuses too.
-	if _, err := mirrorOptions(c); err != nil {
+	if _, err := s.ECR(); err != nil {
 		return err
 	}
 	if c.Bool("json") {

@@ -5,11 +5,12 @@ import (
 
 	"ecrbase/project"
 	"ecrbase/rewrite"
+	"ecrbase/settings"
 )
 
 // imagesAction lists the images of the Dockerfiles, as a table or JSON.
-func imagesAction(c *cli.Context) error {
-	opts, files, err := inputs(c)
+func imagesAction(c *cli.Context, s *settings.Settings) error {
+	opts, files, err := inputs(c, s)
 	if err != nil {
 		return err
 	}

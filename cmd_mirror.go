@@ -8,23 +8,24 @@ import (
 	"ecrbase/ecr"
 	"ecrbase/project"
 	"ecrbase/rewrite"
+	"ecrbase/settings"
 )
 
 // mirrorAction discovers the images, mirrors them, reports, and with
 // --rewrite rewrites the Dockerfiles once every image is in ECR.
-func mirrorAction(c *cli.Context) error {
-	opts, err := options(c)
+func mirrorAction(c *cli.Context, s *settings.Settings) error {
+	opts, err := s.Rewrite()
 	if err != nil {
 		return err
 	}
-	mopts, err := mirrorOptions(c)
+	mopts, err := mirrorOptions(c, s)
 	if err != nil {
 		return err
 	}
 	// With --rewrite, the analyses of discovery are kept and rewritten
 	// once the mirror has the digests: no Dockerfile is parsed twice.
 	found := &project.Images{Prefixes: opts.Prefixes, Keep: c.Bool("rewrite") && !c.Bool("dry-run")}
-	failedFiles, err := gatherImages(c, opts, found)
+	failedFiles, err := gatherImages(c, s, opts, found)
 	if err != nil {
 		return err
 	}
@@ -63,10 +64,10 @@ func mirrorAction(c *cli.Context) error {
 // --images-from (project.Images.Gather): failedFiles is a
 // *project.FailedError when Dockerfiles failed, reported and stopping no
 // other, and err what stops the command.
-func gatherImages(c *cli.Context, opts rewrite.Options, found *project.Images) (failedFiles, err error) {
+func gatherImages(c *cli.Context, s *settings.Settings, opts rewrite.Options, found *project.Images) (failedFiles, err error) {
 	src := project.Sources{
 		Paths:   c.Args().Slice(),
-		Ignore:  func() (*rewrite.Ignore, error) { return ignores(c) },
+		Ignore:  s.Ignore,
 		Images:  c.StringSlice("image"),
 		Catalog: c.Path("images-from"),
 	}
@@ -76,11 +77,7 @@ func gatherImages(c *cli.Context, opts rewrite.Options, found *project.Images) (
 
 // mirrorOptions are the ecr options of the command's settings, checked
 // before any Dockerfile is read or any repository created.
-func mirrorOptions(c *cli.Context) ([]ecr.Option, error) {
-	s, err := current(c)
-	if err != nil {
-		return nil, err
-	}
+func mirrorOptions(c *cli.Context, s *settings.Settings) ([]ecr.Option, error) {
 	o, err := s.ECR()
 	if err != nil {
 		return nil, err

@@ -7,11 +7,12 @@ import (
 
 	"ecrbase/project"
 	"ecrbase/renovate"
+	"ecrbase/settings"
 )
 
-func renovateAction(c *cli.Context) error {
+func renovateAction(c *cli.Context, s *settings.Settings) error {
 	format, merge := c.String("format"), c.String("merge")
-	opts, files, err := inputs(c)
+	opts, files, err := inputs(c, s)
 	if err != nil {
 		return err
 	}
@@ -21,10 +22,6 @@ func renovateAction(c *cli.Context) error {
 	})
 	if failed != nil {
 		return failed
-	}
-	s, err := current(c)
-	if err != nil {
-		return err
 	}
 	// The platforms mirror copies: --platform, else the file's.
 	platforms, _ := s.Platforms()

@@ -7,13 +7,12 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"ecrbase/project"
+	"ecrbase/settings"
 )
 
-func replicationAction(c *cli.Context) error {
-	s, err := current(c)
-	if err != nil {
-		return err
-	}
+// replicationAction sets the registry's replication and, with --backfill,
+// copies the images already mirrored into each destination.
+func replicationAction(c *cli.Context, s *settings.Settings) error {
 	dests, err := s.Destinations()
 	if err != nil {
 		return err
@@ -22,18 +21,18 @@ func replicationAction(c *cli.Context) error {
 	if !backfill && (c.Args().Present() || len(c.StringSlice("image")) > 0 || c.Path("images-from") != "") {
 		return usageError("paths, --image and --images-from name images to copy: they need --backfill")
 	}
-	opts, err := options(c)
+	opts, err := s.Rewrite()
 	if err != nil {
 		return err
 	}
 	found := &project.Images{Prefixes: opts.Prefixes}
 	var failedFiles error
 	if backfill {
-		if failedFiles, err = gatherImages(c, opts, found); err != nil {
+		if failedFiles, err = gatherImages(c, s, opts, found); err != nil {
 			return err
 		}
 	}
-	mopts, err := mirrorOptions(c)
+	mopts, err := mirrorOptions(c, s)
 	if err != nil {
 		return err
 	}

@@ -8,11 +8,12 @@ import (
 
 	"ecrbase/project"
 	"ecrbase/rewrite"
+	"ecrbase/settings"
 )
 
 // rewriteAction rewrites the Dockerfiles of the paths.
-func rewriteAction(c *cli.Context) error {
-	opts, files, err := inputs(c)
+func rewriteAction(c *cli.Context, s *settings.Settings) error {
+	opts, files, err := inputs(c, s)
 	if err != nil {
 		return err
 	}
@@ -50,10 +51,7 @@ func rewriteFiles(c *cli.Context, files []string, opts rewrite.Options) error {
 	if err != nil || chk == nil {
 		return err
 	}
-	if err := chk.Err(); err != nil {
-		return cli.Exit(err.Error(), exitChanges)
-	}
-	return nil
+	return chk.Err()
 }
 
 // writeBack writes a rewritten file in place (rewrite --write, mirror

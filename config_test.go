@@ -59,8 +59,8 @@ func newRepo(t *testing.T, files map[string]string) string {
 }
 
 // probe runs the real flag definitions of mirror and returns the options
-// the commands would use: options() for naming, mirrorOptions() applied to
-// an ecr.Options for mirroring.
+// the commands would use: the settings' rewrite options for naming, and
+// mirrorOptions() applied to an ecr.Options for mirroring.
 func probe(t *testing.T, args ...string) (rewrite.Options, ecr.Options, error) {
 	t.Helper()
 	var ro rewrite.Options
@@ -71,11 +71,14 @@ func probe(t *testing.T, args ...string) (rewrite.Options, ecr.Options, error) {
 		Name:  "probe",
 		Flags: command("mirror").Flags,
 		Action: func(c *cli.Context) error {
-			var err error
-			if ro, err = options(c); err != nil {
+			s, err := current(c)
+			if err != nil {
 				return err
 			}
-			opts, err := mirrorOptions(c)
+			if ro, err = s.Rewrite(); err != nil {
+				return err
+			}
+			opts, err := mirrorOptions(c, s)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 
 	"ecrbase/project"
 	"ecrbase/rewrite"
+	"ecrbase/settings"
 )
 
 // The helpers of the commands that read Dockerfiles: the naming flags they
@@ -42,33 +43,20 @@ func isDir(path string) bool {
 	return err == nil && info.IsDir()
 }
 
-// inputs are the options and the Dockerfiles of a command that reads them.
-func inputs(c *cli.Context) (rewrite.Options, []string, error) {
-	opts, err := options(c)
+// inputs are the rewrite options and the Dockerfiles of a command that
+// reads them: its PATH arguments (default ".") expanded, without what
+// --ignore and ignore: in .ecrbase.yaml leave out.
+func inputs(c *cli.Context, s *settings.Settings) (rewrite.Options, []string, error) {
+	opts, err := s.Rewrite()
 	if err != nil {
 		return opts, nil, err
 	}
-	files, err := dockerfiles(c)
+	ig, err := s.Ignore()
+	if err != nil {
+		return opts, nil, err
+	}
+	files, err := project.Discover(c.Args().Slice(), ig)
 	return opts, files, err
-}
-
-// dockerfiles expands the command's PATH arguments (default ".").
-func dockerfiles(c *cli.Context) ([]string, error) {
-	ig, err := ignores(c)
-	if err != nil {
-		return nil, err
-	}
-	return project.Discover(c.Args().Slice(), ig)
-}
-
-// ignores are the patterns of --ignore (relative to the working
-// directory) and of ignore: in .ecrbase.yaml (relative to that file).
-func ignores(c *cli.Context) (*rewrite.Ignore, error) {
-	s, err := current(c)
-	if err != nil {
-		return nil, err
-	}
-	return s.Ignore()
 }
 
 // eachFile runs project.Each over files with cfg and prints, in file
@@ -117,13 +105,4 @@ func printWarnings(c *cli.Context, f *project.File) {
 	for _, w := range f.Warnings {
 		fmt.Fprintln(c.App.ErrWriter, project.Warning(w))
 	}
-}
-
-// options are the rewrite options of the command's settings.
-func options(c *cli.Context) (rewrite.Options, error) {
-	s, err := current(c)
-	if err != nil {
-		return rewrite.Options{}, err
-	}
-	return s.Rewrite()
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -13,8 +11,12 @@ import (
 	"ecrbase/settings"
 )
 
+// action is what a command does, with the settings of its run: the flags
+// set over the configuration file over the defaults.
+type action func(*cli.Context, *settings.Settings) error
+
 // actions are what the commands settings declares do.
-var actions = map[string]cli.ActionFunc{
+var actions = map[string]action{
 	"images":      imagesAction,
 	"rewrite":     rewriteAction,
 	"mirror":      mirrorAction,
@@ -38,7 +40,13 @@ func commands() []*cli.Command {
 func command(name string) *cli.Command {
 	spec, _ := settings.CommandSpec(name)
 	cmd := &cli.Command{Name: spec.Name, Usage: spec.Usage, ArgsUsage: spec.ArgsUsage, Description: spec.Help,
-		OnUsageError: onUsageError, Action: actions[name]}
+		OnUsageError: onUsageError, Action: func(c *cli.Context) error {
+			s, err := current(c)
+			if err != nil {
+				return err
+			}
+			return actions[name](c, s)
+		}}
 	if name == "images" || name == "rewrite" || name == "renovate" {
 		cmd.Before = shortLived
 	}
@@ -105,36 +113,12 @@ func given(c *cli.Context) settings.Given {
 	return settings.Set(set, os.LookupEnv)
 }
 
-// settingsKey keys the settings of one command run in its context.
-type settingsKey struct{}
-
-// resolved is one run's settings, resolved on first use.
-type resolved struct {
-	once sync.Once
-	s    *settings.Settings
-	err  error
-}
-
-// withSettings gives the command run of c a place for its settings, so that
-// everything the action calls resolves them once.
-func withSettings(c *cli.Context) {
-	c.Context = context.WithValue(c.Context, settingsKey{}, &resolved{})
-}
-
-// current returns the command's settings: the flags set over the
-// configuration file over the defaults. It reads the file once per run.
+// current resolves the settings of a command run: the flags set over the
+// configuration file over the defaults.
 func current(c *cli.Context) (*settings.Settings, error) {
-	r, ok := c.Context.Value(settingsKey{}).(*resolved)
-	if !ok {
-		r = &resolved{} // a command without withSettings (tests): no sharing
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
 	}
-	r.once.Do(func() {
-		wd, err := os.Getwd()
-		if err != nil {
-			r.err = err
-			return
-		}
-		r.s, r.err = settings.Read(given(c), wd, os.LookupEnv)
-	})
-	return r.s, r.err
+	return settings.Read(given(c), wd, os.LookupEnv)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -51,31 +52,27 @@ func TestGiven(t *testing.T) {
 	}
 }
 
-// TestSettingsOncePerRun: a command run reads the configuration once, and
-// the next run reads it again.
+// TestSettingsOncePerRun: a command's action gets the settings resolved
+// once, when the run starts, so a change to the file during the run is not
+// half seen; the next run reads the file again.
 func TestSettingsOncePerRun(t *testing.T) {
 	isolate(t)
 	dir := newRepo(t, map[string]string{".ecrbase.yaml": "version: 1\nregion: eu-west-1\n"})
-	var first, second *settings.Settings
-	action := func(c *cli.Context) error {
-		var err error
-		if first, err = current(c); err != nil {
-			return err
-		}
+	saved := actions["config"]
+	t.Cleanup(func() { actions["config"] = saved })
+	var seen []string
+	actions["config"] = func(_ *cli.Context, s *settings.Settings) error {
+		r, _ := s.Region()
+		seen = append(seen, r)
 		writeFile(t, filepath.Join(dir, ".ecrbase.yaml"), "version: 1\nregion: us-east-2\n", 0o644)
-		second, err = current(c)
-		return err
+		return nil
 	}
-	if err := runCommand(t, command("images").Flags, action); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if code, _, errOut := ecrbase(t, "", "config"); code != exitOK {
+			t.Fatalf("ecrbase config = %d, %s", code, errOut)
+		}
 	}
-	if first != second {
-		t.Errorf("current resolved the settings twice in one run")
-	}
-	if err := runCommand(t, command("images").Flags, action); err != nil {
-		t.Fatal(err)
-	}
-	if r, _ := first.Region(); r != "us-east-2" {
-		t.Errorf("the next run's region = %q, want the file as it is now, us-east-2", r)
+	if want := []string{"eu-west-1", "us-east-2"}; !slices.Equal(seen, want) {
+		t.Errorf("the regions two runs saw = %q, want %q", seen, want)
 	}
 }

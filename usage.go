@@ -22,13 +22,11 @@ func checkUsage(c *cli.Context) error {
 	return settings.Check(c.Command.Name, names, given(c), os.LookupEnv)
 }
 
-// withUsageChecks makes checkUsage run before every command's own Before,
-// and gives each run a place for its settings (withSettings).
+// withUsageChecks makes checkUsage run before every command's own Before.
 func withUsageChecks(cmds []*cli.Command) []*cli.Command {
 	for _, cmd := range cmds {
 		own := cmd.Before
 		cmd.Before = func(c *cli.Context) error {
-			withSettings(c)
 			if err := checkUsage(c); err != nil {
 				return err
 			}
