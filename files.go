@@ -12,8 +12,8 @@ import (
 	"ecrbase/settings"
 )
 
-// The helpers of the commands that read Dockerfiles: the naming flags they
-// share, their inputs, and the printing of each file's warnings and errors.
+// The helpers of the commands that read Dockerfiles: their inputs, and the
+// printing of each file's warnings and errors.
 
 // shortLived trades memory for speed in the commands that only read and
 // rewrite Dockerfiles: they run on every commit, their heap is a few files,
@@ -21,14 +21,13 @@ import (
 // its time collecting. A soft memory limit takes back the headroom on a
 // large file, where the heap would otherwise grow to five times what is
 // live. GOGC and GOMEMLIMIT, when set, still decide.
-func shortLived(*cli.Context) error {
+func shortLived() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(shortLivedMemory)
 	}
-	return nil
 }
 
 // shortLivedMemory is far above what a tree of real Dockerfiles needs, and

@@ -35,23 +35,30 @@ func commands() []*cli.Command {
 	return cmds
 }
 
-// command builds the command settings declares as name. The commands that
-// only read and rewrite Dockerfiles run shortLived.
+// command builds the command settings declares as name. Before its
+// action, settings.Check refuses bad flag values and conflicting flags
+// with exit status 2, before any file is read or any request is sent, and
+// the commands that only read and rewrite Dockerfiles run shortLived.
 func command(name string) *cli.Command {
 	spec, _ := settings.CommandSpec(name)
-	cmd := &cli.Command{Name: spec.Name, Usage: spec.Usage, ArgsUsage: spec.ArgsUsage, Description: spec.Help,
-		OnUsageError: onUsageError, Action: func(c *cli.Context) error {
-			s, err := current(c)
-			if err != nil {
-				return err
-			}
-			return actions[name](c, s)
-		}}
-	if name == "images" || name == "rewrite" || name == "renovate" {
-		cmd.Before = shortLived
-	}
+	cmd := &cli.Command{Name: spec.Name, Usage: spec.Usage, ArgsUsage: spec.ArgsUsage, Description: spec.Help, OnUsageError: onUsageError}
+	var names []string
 	for _, f := range spec.Flags {
 		cmd.Flags = append(cmd.Flags, flag(f))
+		names = append(names, f.Name)
+	}
+	cmd.Before = func(c *cli.Context) error {
+		if name == "images" || name == "rewrite" || name == "renovate" {
+			shortLived()
+		}
+		return exitErr(settings.Check(name, names, given(c), os.LookupEnv))
+	}
+	cmd.Action = func(c *cli.Context) error {
+		s, err := current(c)
+		if err == nil {
+			err = actions[name](c, s)
+		}
+		return exitErr(err)
 	}
 	return cmd
 }

@@ -12,14 +12,16 @@ import (
 	"ecrbase/settings"
 )
 
-// runCommand runs one command built with flags through the app's usage
-// checks, with action as its Action.
-func runCommand(t *testing.T, flags []cli.Flag, action cli.ActionFunc, args ...string) error {
+// runCommand runs the command name, its flags and usage checks, with
+// action as its Action.
+func runCommand(t *testing.T, name string, action cli.ActionFunc, args ...string) error {
 	t.Helper()
 	app := newApp()
 	app.Writer, app.ErrWriter = io.Discard, io.Discard
-	app.Commands = withUsageChecks([]*cli.Command{{Name: "probe", Flags: flags, Action: action}})
-	return app.Run(append([]string{"ecrbase", "probe"}, args...))
+	cmd := command(name)
+	cmd.Action = action
+	app.Commands = []*cli.Command{cmd}
+	return app.Run(append([]string{"ecrbase", name}, args...))
 }
 
 // TestGiven: the settings package learns which flags were set, their
@@ -31,7 +33,7 @@ func TestGiven(t *testing.T) {
 	t.Setenv("AWS_ACCOUNT_ID", "123456789012")
 	t.Setenv("ECRBASE_ONBUILD", "keep") // replaced by the flag
 	var got settings.Given
-	err := runCommand(t, command("mirror").Flags, func(c *cli.Context) error {
+	err := runCommand(t, "mirror", func(c *cli.Context) error {
 		got = given(c)
 		return nil
 	}, "--onbuild", "literal", "--build-arg", "A=1", "--build-arg", "B=2", "--jobs", "7", "--max-wait", "90s")

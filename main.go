@@ -5,18 +5,19 @@
 // This package is the command line only. Each action resolves its settings,
 // calls one library function and prints:
 //
-//	main.go            the app, its exit statuses, unknown commands
+//	main.go            the app, the exit status of each kind of error,
+//	                   unknown commands
 //	cmd_<command>.go   one command each: its action (images, rewrite, mirror,
 //	                   build_args, replication, config, renovate); the text
 //	                   a command prints is written by the library that owns
 //	                   the type (ecr.Report.WriteTable, rewrite.WriteTable,
 //	                   settings.Settings.WriteTable, ...)
 //	flags.go           the urfave/cli adapter: the commands and flags that
-//	                   settings.Commands declares, the flags set
-//	                   (settings.Set), the settings of one run
-//	usage.go           every command's Before: settings.Check
-//	files.go           the naming flags and the inputs of the commands that
-//	                   read Dockerfiles; each file's warnings and errors
+//	                   settings.Commands declares, settings.Check before
+//	                   each action, the flags set (settings.Set), the
+//	                   settings each action gets
+//	files.go           the inputs of the commands that read Dockerfiles;
+//	                   each file's warnings and errors
 //	output.go          JSON, one-line errors
 //	version.go         --version: the link-time values, read and printed by
 //	                   internal/buildinfo
@@ -67,11 +68,19 @@ func main() {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp()
 	app.Reader, app.Writer, app.ErrWriter = stdin, stdout, stderr
-	status, msg := exit(app.Run(args))
+	msg, status := exit(app.Run(args))
 	if msg != "" {
 		fmt.Fprintln(stderr, "ecrbase: "+msg)
 	}
 	return status
+}
+
+// exitErr gives err its exit status and its line (exit).
+func exitErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return cli.Exit(exit(err))
 }
 
 // exit is the exit status of a run that ended with err, and the line that
@@ -79,7 +88,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // got wrong on the command line exits 2, rewrite --check's findings 3, and
 // the two problems every first run meets, no region and no credentials,
 // get one line saying what to do instead of the SDK's chain of messages.
-func exit(err error) (int, string) {
+func exit(err error) (msg string, status int) {
 	var (
 		ec     cli.ExitCoder
 		input  *project.InputError
@@ -88,22 +97,22 @@ func exit(err error) (int, string) {
 	)
 	switch {
 	case err == nil:
-		return exitOK, ""
+		return "", exitOK
 	case errors.As(err, &ec):
-		return ec.ExitCode(), ec.Error()
+		return ec.Error(), ec.ExitCode()
 	case errors.Is(err, settings.ErrUsage), errors.As(err, &input):
-		return exitUsage, err.Error()
+		return err.Error(), exitUsage
 	case errors.As(err, &check):
-		return exitChanges, err.Error()
+		return err.Error(), exitChanges
 	case errors.As(err, &failed), errors.Is(err, project.ErrNoFiles):
-		return exitError, err.Error()
+		return err.Error(), exitError
 	case errors.Is(err, ecr.ErrNoRegion):
-		return exitError, "no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml"
+		return "no AWS region: pass --region, set AWS_REGION, or put region in .ecrbase.yaml", exitError
 	case errors.Is(err, ecr.ErrNoCredentials):
-		return exitError, "no AWS credentials: set AWS_PROFILE (after aws sso login if it uses SSO) or " +
-			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role is available (CodeBuild, EC2, ECS)"
+		return "no AWS credentials: set AWS_PROFILE (after aws sso login if it uses SSO) or " +
+			"AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role is available (CodeBuild, EC2, ECS)", exitError
 	}
-	return exitError, oneLine(err)
+	return oneLine(err), exitError
 }
 
 func newApp() *cli.App {
@@ -128,7 +137,7 @@ Exit status: 0 ok, 1 error, 2 usage, 3 rewrite --check found files to change.`,
 			}
 			return nil
 		},
-		Commands:        withUsageChecks(commands()),
+		Commands:        commands(),
 		HideHelpCommand: true,
 		Action:          appAction,
 		// run prints errors and picks the exit status; the library must

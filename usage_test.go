@@ -69,7 +69,7 @@ func TestEveryFlagRefusesABadValue(t *testing.T) {
 			} else {
 				bad, ok := badValues[name]
 				if !ok {
-					t.Errorf("%s --%s: no bad value in badValues; add one and a check in usage.go", cmd.Name, name)
+					t.Errorf("%s --%s: no bad value in badValues; add one and a check in settings/usage.go", cmd.Name, name)
 					continue
 				}
 				arg, code = "--"+name+"="+bad.value, bad.code
