@@ -106,15 +106,10 @@ func given(c *cli.Context) settings.Given {
 		if _, done := set[name]; done || !c.IsSet(name) {
 			continue
 		}
-		switch f.(type) {
-		case *cli.StringSliceFlag:
+		if _, list := f.(*cli.StringSliceFlag); list {
 			set[name] = c.StringSlice(name)
-		case *cli.BoolFlag:
-			set[name] = []string{strconv.FormatBool(c.Bool(name))}
-		case *cli.DurationFlag:
-			set[name] = []string{c.Duration(name).String()}
-		default:
-			set[name] = []string{fmt.Sprint(c.Value(name))}
+		} else {
+			set[name] = []string{fmt.Sprint(c.Value(name))} // true, 4, 1m30s
 		}
 	}
 	return settings.Set(set, os.LookupEnv)
