@@ -75,7 +75,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return status
 }
 
-// exitErr gives err its exit status and its line (exit).
+// exitErr is err as urfave/cli's exit error, with the line and status of
+// exit.
 func exitErr(err error) error {
 	if err == nil {
 		return nil
@@ -83,8 +84,8 @@ func exitErr(err error) error {
 	return cli.Exit(exit(err))
 }
 
-// exit is the exit status of a run that ended with err, and the line that
-// says why. The errors of the libraries carry their kind: what the user
+// exit is the line that says why a run ended with err, and its exit
+// status. The errors of the libraries carry their kind: what the user
 // got wrong on the command line exits 2, rewrite --check's findings 3, and
 // the two problems every first run meets, no region and no credentials,
 // get one line saying what to do instead of the SDK's chain of messages.
