@@ -65,11 +65,12 @@ func probe(t *testing.T, args ...string) (rewrite.Options, ecr.Options, error) {
 	t.Helper()
 	var ro rewrite.Options
 	var mo ecr.Options
+	mirror, _ := settings.CommandSpec("mirror")
 	app := newApp()
 	app.Writer, app.ErrWriter = io.Discard, io.Discard
 	app.Commands = append(slices.Clone(app.Commands), &cli.Command{
 		Name:  "probe",
-		Flags: command("mirror").Flags,
+		Flags: command(mirror).Flags,
 		Action: func(c *cli.Context) error {
 			s, err := current(c)
 			if err != nil {

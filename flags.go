@@ -30,17 +30,17 @@ var actions = map[string]action{
 func commands() []*cli.Command {
 	var cmds []*cli.Command
 	for _, spec := range settings.Commands() {
-		cmds = append(cmds, command(spec.Name))
+		cmds = append(cmds, command(spec))
 	}
 	return cmds
 }
 
-// command builds the command settings declares as name. Before its
-// action, settings.Check refuses bad flag values and conflicting flags
-// with exit status 2, before any file is read or any request is sent, and
-// the commands that only read and rewrite Dockerfiles run shortLived.
-func command(name string) *cli.Command {
-	spec, _ := settings.CommandSpec(name)
+// command builds the command spec declares. Before its action,
+// settings.Check refuses bad flag values and conflicting flags with exit
+// status 2, before any file is read or any request is sent, and the
+// commands that only read and rewrite Dockerfiles run shortLived.
+func command(spec settings.Command) *cli.Command {
+	name := spec.Name
 	cmd := &cli.Command{Name: spec.Name, Usage: spec.Usage, ArgsUsage: spec.ArgsUsage, Description: spec.Help, OnUsageError: onUsageError}
 	var names []string
 	for _, f := range spec.Flags {

@@ -18,7 +18,8 @@ func runCommand(t *testing.T, name string, action cli.ActionFunc, args ...string
 	t.Helper()
 	app := newApp()
 	app.Writer, app.ErrWriter = io.Discard, io.Discard
-	cmd := command(name)
+	spec, _ := settings.CommandSpec(name)
+	cmd := command(spec)
 	cmd.Action = action
 	app.Commands = []*cli.Command{cmd}
 	return app.Run(append([]string{"ecrbase", name}, args...))

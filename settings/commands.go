@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"ecrbase/ecr"
 	"ecrbase/internal/registry"
@@ -91,15 +92,24 @@ func Global() []Spec {
 // specOf is the declaration of flag name in any command, or of a global
 // flag; a Text flag with no environment variable for none.
 func specOf(name string) Spec {
-	for _, cmd := range append(Commands(), Command{Flags: Global()}) {
-		for _, f := range cmd.Flags {
-			if f.Name == name {
-				return f
-			}
-		}
+	if s, ok := flagSpecs()[name]; ok {
+		return s
 	}
 	return Spec{Name: name, Env: "-"}
 }
+
+// flagSpecs are the declared flags by name, the first declaration of each.
+var flagSpecs = sync.OnceValue(func() map[string]Spec {
+	m := map[string]Spec{}
+	for _, cmd := range append(Commands(), Command{Flags: Global()}) {
+		for _, f := range cmd.Flags {
+			if _, ok := m[f.Name]; !ok {
+				m[f.Name] = f
+			}
+		}
+	}
+	return m
+})
 
 func kindOf(name string) Kind { return specOf(name).Kind }
 

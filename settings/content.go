@@ -11,16 +11,7 @@ func (d *decoder) contentSources(n *yaml.Node) error {
 		return d.errorf(n, "%s: want a mapping of registries to lists of URLs, such as {docker.io: [https://mirror.gcr.io]}, got %s", name, kind(n))
 	}
 	out := []Pair{}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode {
-			return d.errorf(k, "%s: want a registry name, got %s", name, kind(k))
-		}
-		if first, ok := seen[k.Value]; ok {
-			return d.errorf(k, "%s.%s repeated (first on line %d)", name, k.Value, first)
-		}
-		seen[k.Value] = k.Line
+	err := d.entries(n, name, "a registry name", func(k, v *yaml.Node) error {
 		items := []*yaml.Node{v}
 		if v.Kind == yaml.SequenceNode {
 			items = v.Content
@@ -36,6 +27,10 @@ func (d *decoder) contentSources(n *yaml.Node) error {
 			}
 			out = append(out, Pair{k.Value, s, item.Line})
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	d.cfg.ContentSources = Value[[]Pair]{out, n.Line}
 	return nil

@@ -245,16 +245,7 @@ func (d *decoder) pairs(n *yaml.Node, name string, dst *[]Pair, check func(k, v 
 	if n.Kind != yaml.MappingNode {
 		return d.errorf(n, "%s: want a mapping, such as {key: value}, got %s", name, kind(n))
 	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode {
-			return d.errorf(k, "%s: want a name, got %s", name, kind(k))
-		}
-		if first, ok := seen[k.Value]; ok {
-			return d.errorf(k, "%s.%s repeated (first on line %d)", name, k.Value, first)
-		}
-		seen[k.Value] = k.Line
+	return d.entries(n, name, "a name", func(k, v *yaml.Node) error {
 		if v.Kind != yaml.ScalarNode || v.ShortTag() == "!!null" {
 			return d.errorf(v, "%s.%s: want a value, got %s (quote an empty one: \"\")", name, k.Value, kind(v))
 		}
@@ -262,6 +253,27 @@ func (d *decoder) pairs(n *yaml.Node, name string, dst *[]Pair, check func(k, v 
 			return d.errorf(k, "%s.%s: %v", name, k.Value, err)
 		}
 		*dst = append(*dst, Pair{k.Value, v.Value, k.Line})
+		return nil
+	})
+}
+
+// entries calls fn on each key and value of the mapping n (aliases
+// followed), in order, after refusing a key that is not keyWhat, a
+// scalar, or that repeats an earlier one.
+func (d *decoder) entries(n *yaml.Node, name, keyWhat string, fn func(k, v *yaml.Node) error) error {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			return d.errorf(k, "%s: want %s, got %s", name, keyWhat, kind(k))
+		}
+		if first, ok := seen[k.Value]; ok {
+			return d.errorf(k, "%s.%s repeated (first on line %d)", name, k.Value, first)
+		}
+		seen[k.Value] = k.Line
+		if err := fn(k, v); err != nil {
+			return err
+		}
 	}
 	return nil
 }
